@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * core_table.h - included last by every generated unit in port/build: it
+ * turns one (variant, flavour) copy of the port into a struct mmn_core.
+ * The peeks and the benchmark loops live here, in the same unit as the
+ * port, so the timed loop calls the core's inline wrappers directly.
+ */
+#ifndef MMN_VARIANT_SYM
+#error "define MMN_VARIANT_SYM before including core_table.h"
+#endif
+
+#define MMN_PASTE4_(a, b, c, d) a##b##c##d
+#define MMN_PASTE4(a, b, c, d) MMN_PASTE4_(a, b, c, d)
+#define MMN_CORE_NAME MMN_PASTE4(mmn_core_, MMN_VARIANT_SYM, _, MMN_FLAVOR)
+
+static void mmn_ct_start(struct mmu_notifier_range *range)
+{
+	mmu_notifier_invalidate_range_start(range);
+}
+
+static int mmn_ct_start_nonblock(struct mmu_notifier_range *range)
+{
+	return mmu_notifier_invalidate_range_start_nonblock(range);
+}
+
+static void mmn_ct_end(struct mmu_notifier_range *range)
+{
+	mmu_notifier_invalidate_range_end(range);
+}
+
+static void mmn_ct_only_end(struct mmu_notifier_range *range)
+{
+	mmu_notifier_invalidate_range_only_end(range);
+}
+
+static void mmn_ct_barrier(void)
+{
+	srcu_barrier(&srcu);
+}
+
+static void mmn_ct_subscriptions_destroy(struct mm_struct *mm)
+{
+	__mmu_notifier_subscriptions_destroy(mm);
+}
+
+static bool mmn_ct_read_retry(struct mmu_interval_notifier *ins,
+			      unsigned long seq)
+{
+	return mmu_interval_read_retry(ins, seq);
+}
+
+static bool mmn_ct_check_retry(struct mmu_interval_notifier *ins,
+			       unsigned long seq)
+{
+	return mmu_interval_check_retry(ins, seq);
+}
+
+static void mmn_ct_set_seq(struct mmu_interval_notifier *ins,
+			   unsigned long cur_seq)
+{
+	mmu_interval_set_seq(ins, cur_seq);
+}
+
+static unsigned long mmn_ct_active_ranges(struct mm_struct *mm)
+{
+	struct mmu_notifier_subscriptions *s = mm->notifier_subscriptions;
+	unsigned long n;
+
+	if (!s)
+		return 0;
+	spin_lock(&s->lock);
+	n = s->active_invalidate_ranges;
+	spin_unlock(&s->lock);
+	return n;
+}
+
+static unsigned long mmn_ct_invalidate_seq(struct mm_struct *mm)
+{
+	struct mmu_notifier_subscriptions *s = mm->notifier_subscriptions;
+	unsigned long n;
+
+	if (!s)
+		return 0;
+	spin_lock(&s->lock);
+	n = s->invalidate_seq;
+	spin_unlock(&s->lock);
+	return n;
+}
+
+static unsigned long mmn_ct_hlist_count(struct mm_struct *mm)
+{
+	struct mmu_notifier_subscriptions *s = mm->notifier_subscriptions;
+	struct hlist_node *n;
+	unsigned long count = 0;
+
+	if (!s)
+		return 0;
+	spin_lock(&s->lock);
+	for (n = s->list.first; n; n = n->next)
+		count++;
+	spin_unlock(&s->lock);
+	return count;
+}
+
+/*
+ * The OOM reaper's pattern, iterations times: a non-blockable start and,
+ * if it succeeded, the end. Ranges are only retired when the ledger is on.
+ */
+static unsigned long long mmn_ct_bench_core(struct mm_struct *mm,
+					    unsigned long iterations,
+					    bool retire_ranges)
+{
+	struct mmu_notifier_range range;
+	unsigned long long t0, t1;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, NULL, mm, 0,
+				0x7fffffffffffUL);
+	t0 = mmn_now_ns();
+	for (unsigned long i = 0; i < iterations; i++) {
+		if (retire_ranges)
+			range.mmn_id = mmn_next_range_id();
+		if (!mmu_notifier_invalidate_range_start_nonblock(&range))
+			mmu_notifier_invalidate_range_end(&range);
+		if (retire_ranges)
+			mmn_range_retire(&range);
+	}
+	t1 = mmn_now_ns();
+	return t1 - t0;
+}
+
+/*
+ * The floor: walk the same nodes and make the same indirect calls (every
+ * start, then every end) with no RCU, no NULL checks and no accounting.
+ */
+static unsigned long long mmn_ct_bench_floor(struct mm_struct *mm,
+					     unsigned long iterations)
+{
+	struct mmu_notifier_subscriptions *s = mm->notifier_subscriptions;
+	struct mmu_notifier_range range;
+	unsigned long long t0, t1;
+
+	if (!s)
+		return 0;
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, NULL, mm, 0,
+				0x7fffffffffffUL);
+	t0 = mmn_now_ns();
+	for (unsigned long i = 0; i < iterations; i++) {
+		struct hlist_node *n;
+
+		for (n = s->list.first; n; n = n->next) {
+			struct mmu_notifier *mn =
+				hlist_entry(n, struct mmu_notifier, hlist);
+
+			mn->ops->invalidate_range_start(mn, &range);
+		}
+		for (n = s->list.first; n; n = n->next) {
+			struct mmu_notifier *mn =
+				hlist_entry(n, struct mmu_notifier, hlist);
+
+			mn->ops->invalidate_range_end(mn, &range);
+		}
+	}
+	t1 = mmn_now_ns();
+	return t1 - t0;
+}
+
+const struct mmn_core MMN_CORE_NAME = {
+	.variant = MMN_STRINGIFY(MMN_VARIANT_SYM),
+	.flavor = MMN_FLAVOR_ID,
+	.invalidate_range_start = mmn_ct_start,
+	.invalidate_range_start_nonblock = mmn_ct_start_nonblock,
+	.invalidate_range_end = mmn_ct_end,
+	.invalidate_range_only_end = mmn_ct_only_end,
+	.notifier_register = mmu_notifier_register,
+	.notifier_unregister = mmu_notifier_unregister,
+	.notifier_put = mmu_notifier_put,
+	.notifier_synchronize = mmu_notifier_synchronize,
+	.notifier_barrier = mmn_ct_barrier,
+	.notifier_release = mmu_notifier_release,
+	.subscriptions_destroy = mmn_ct_subscriptions_destroy,
+	.interval_insert = mmu_interval_notifier_insert,
+	.interval_remove = mmu_interval_notifier_remove,
+	.interval_read_begin = mmu_interval_read_begin,
+	.interval_read_retry = mmn_ct_read_retry,
+	.interval_check_retry = mmn_ct_check_retry,
+	.interval_set_seq = mmn_ct_set_seq,
+	.oom_reap_task = oom_reap_task,
+	.munmap = mmn_port_munmap,
+	.exit_mmap = mmn_port_exit_mmap,
+	.active_invalidate_ranges = mmn_ct_active_ranges,
+	.invalidate_seq = mmn_ct_invalidate_seq,
+	.hlist_count = mmn_ct_hlist_count,
+	.bench_core = mmn_ct_bench_core,
+	.bench_floor = mmn_ct_bench_floor,
+};

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * internal.h - the harness's own C structures: the mm's extra state, the
+ * subscription wrappers, the log and the core table every variant fills.
+ */
+#ifndef MMN_HARNESS_INTERNAL_H
+#define MMN_HARNESS_INTERNAL_H
+
+#include "../kernel/custom.h"
+#include "rwsem.h"
+
+/* ---- the core table: one per (variant, flavour) ---- */
+
+struct mmn_core {
+	const char *variant;
+	int flavor;
+	void (*invalidate_range_start)(struct mmu_notifier_range *range);
+	int (*invalidate_range_start_nonblock)(struct mmu_notifier_range *range);
+	void (*invalidate_range_end)(struct mmu_notifier_range *range);
+	void (*invalidate_range_only_end)(struct mmu_notifier_range *range);
+	int (*notifier_register)(struct mmu_notifier *sub, struct mm_struct *mm);
+	void (*notifier_unregister)(struct mmu_notifier *sub,
+				    struct mm_struct *mm);
+	void (*notifier_put)(struct mmu_notifier *sub);
+	void (*notifier_synchronize)(void);
+	void (*notifier_barrier)(void);
+	void (*notifier_release)(struct mm_struct *mm);
+	void (*subscriptions_destroy)(struct mm_struct *mm);
+	int (*interval_insert)(struct mmu_interval_notifier *ins,
+			       struct mm_struct *mm, unsigned long start,
+			       unsigned long length,
+			       const struct mmu_interval_notifier_ops *ops);
+	void (*interval_remove)(struct mmu_interval_notifier *ins);
+	unsigned long (*interval_read_begin)(struct mmu_interval_notifier *ins);
+	bool (*interval_read_retry)(struct mmu_interval_notifier *ins,
+				    unsigned long seq);
+	bool (*interval_check_retry)(struct mmu_interval_notifier *ins,
+				     unsigned long seq);
+	void (*interval_set_seq)(struct mmu_interval_notifier *ins,
+				 unsigned long cur_seq);
+	void (*oom_reap_task)(struct mm_struct *mm, struct mmn_oom_result *out);
+	void (*munmap)(struct mm_struct *mm, unsigned long start,
+		       unsigned long end);
+	void (*exit_mmap)(struct mm_struct *mm);
+	/* read-only peeks for metrics */
+	unsigned long (*active_invalidate_ranges)(struct mm_struct *mm);
+	unsigned long (*invalidate_seq)(struct mm_struct *mm);
+	unsigned long (*hlist_count)(struct mm_struct *mm);
+	unsigned long long (*bench_core)(struct mm_struct *mm,
+					 unsigned long iterations,
+					 bool retire_ranges);
+	unsigned long long (*bench_floor)(struct mm_struct *mm,
+					  unsigned long iterations);
+};
+
+struct mmn_variant {
+	const char *id;
+	const char *summary;
+	const char *upstream;
+	const char *seed;
+	const char *patch;
+	const struct mmn_core *cores[MMN_FLAVOR_COUNT];
+};
+
+extern const struct mmn_variant mmn_variants[];
+extern const unsigned int mmn_variant_count;
+
+/* ---- the log ---- */
+
+struct mmn_log;
+struct mmn_log *mmn_log_create(void);
+void mmn_log_destroy(struct mmn_log *log);
+void mmn_log_hung(struct mm_struct *mm, unsigned timeout_ms, const char *what,
+		  const char *holders);
+void mmn_log_lockdep_report(void *arg, const char *text);
+unsigned long long mmn_now_ns(void);
+
+/* ---- the ledger ---- */
+
+struct mmn_ledger;
+struct mmn_ledger *mmn_ledger_create(void);
+void mmn_ledger_destroy(struct mmn_ledger *ledger);
+extern const struct mmu_notifier_ops mmn_ledger_ops_template;
+
+/* ---- the mm ---- */
+
+struct mmn_quarantine;
+
+struct mm_struct {
+	struct vm_area_struct *mmap;
+	struct mmu_notifier_subscriptions *notifier_subscriptions;
+	int mm_users;
+	int mm_count;
+	struct rw_semaphore mmap_lock;
+	unsigned long flags;
+
+	/* harness only */
+	const struct mmn_core *core;
+	unsigned variant;
+	int flavor;
+	int owner_pid;
+	char owner_comm[16];
+	unsigned hung_timeout_ms;
+	unsigned long long created_ns;
+	struct mmn_log *log;
+	struct mmn_ledger *ledger;
+	struct mmn_lockdep *lockdep;
+	struct mmn_pseudo_lock pseudo;
+	struct vm_area_struct *vmas;
+	unsigned long nr_vmas;
+	unsigned long reaped_vmas;	/* atomic */
+	mmn_trace_fn trace_fn;
+	void *trace_arg;
+	unsigned long long next_sub_id;	/* atomic */
+	struct mmn_mm_stats stats;	/* atomic fields */
+	struct mmn_quarantine *quarantine;
+};
+
+static inline bool mmap_read_trylock(struct mm_struct *mm)
+{
+	return mmn_rwsem_down_read_trylock(&mm->mmap_lock, __func__);
+}
+static inline bool mmap_read_lock(struct mm_struct *mm)
+{
+	return mmn_rwsem_down_read(&mm->mmap_lock, __func__);
+}
+static inline void mmap_read_unlock(struct mm_struct *mm)
+{
+	mmn_rwsem_up_read(&mm->mmap_lock, __func__);
+}
+static inline bool mmap_write_lock(struct mm_struct *mm)
+{
+	return mmn_rwsem_down_write(&mm->mmap_lock, __func__);
+}
+static inline void mmap_write_unlock(struct mm_struct *mm)
+{
+	mmn_rwsem_up_write(&mm->mmap_lock, __func__);
+}
+
+/* mm_take_all_locks: the write side of mmap_lock already excludes every
+ * invalidation the harness runs, so there is nothing more to take. */
+static inline int mm_take_all_locks(struct mm_struct *mm)
+{
+	(void)mm;
+	return 0;
+}
+static inline void mm_drop_all_locks(struct mm_struct *mm)
+{
+	(void)mm;
+}
+
+static inline void set_bit(int nr, unsigned long *addr)
+{
+	__atomic_fetch_or(addr, 1UL << nr, __ATOMIC_SEQ_CST);
+}
+static inline bool test_bit(int nr, const unsigned long *addr)
+{
+	return __atomic_load_n(addr, __ATOMIC_RELAXED) & (1UL << nr);
+}
+
+/* ---- subscriptions: the harness's wrapper around a struct mmu_notifier ---- */
+
+#define MMN_POISON 0x6b6b6b6b6b6b6b6bULL
+
+struct mmn_subscription {
+	void *ctx;			/* must stay first: mmn_notifier_ctx */
+	struct mmu_notifier mn;
+	struct mmu_notifier_ops core_ops;	/* what the core sees */
+	struct mmu_notifier_ops driver_ops;	/* what the driver gave */
+	const char *symbol;
+	void (*release_ctx)(void *ctx);
+	unsigned long long id;
+	unsigned long long poison;	/* MMN_POISON once freed */
+	struct mm_struct *owner;
+	bool ledger;
+	bool registered;
+	/* ledger state, under the ledger's lock */
+	struct mmn_range_ledger *open;	/* this subscription's live entries */
+	struct mmn_ledger_counts counts;
+	bool removed;			/* unlinked; callbacks may still run */
+	struct mmn_subscription *live_prev, *live_next;	/* ledger's list */
+	struct mmn_subscription *q_next;	/* quarantine list */
+};
+
+struct mmn_interval_sub {
+	void *ctx;			/* must stay first */
+	struct mmu_interval_notifier ins;
+	struct mmu_interval_notifier_ops ops;
+	const char *symbol;
+	void (*release_ctx)(void *ctx);
+	struct mm_struct *owner;
+	bool inserted;
+};
+
+static inline struct mmn_subscription *
+mmn_sub_of(const struct mmu_notifier *mn)
+{
+	return container_of(mn, struct mmn_subscription, mn);
+}
+
+void mmn_subscription_free(struct mmn_subscription *sub);
+
+/* ledger.c */
+void mmn_ledger_attach(struct mmn_subscription *sub);
+void mmn_ledger_removed(struct mmn_subscription *sub);
+void mmn_ledger_detach(struct mmn_subscription *sub);
+void mmn_ledger_poison_seen(struct mmn_subscription *sub);
+void mmn_ledger_retire(struct mmu_notifier_range *range);
+
+/* Range ids: per-thread counters, so taking one writes nothing shared. */
+void mmn_assign_thread_index(void);
+static inline unsigned long long mmn_next_range_id(void)
+{
+	struct task_struct *t = current;
+
+	if (unlikely(!t->thread_index))
+		mmn_assign_thread_index();
+	return ((unsigned long long)t->thread_index << 40) | ++t->range_seq;
+}
+
+/* The per-flavour RCU runtime (rcu/). */
+struct mmn_rcu_flavor_ops {
+	const char *name;
+	void (*register_thread)(void);
+	void (*unregister_thread)(void);
+	void (*read_lock)(void);
+	void (*read_unlock)(void);
+	void (*synchronize)(void);
+	void (*call)(struct rcu_head *head, void (*func)(struct rcu_head *));
+	void (*barrier)(void);
+	void (*thread_online)(void);
+	void (*thread_offline)(void);
+	void (*quiescent_state)(void);
+};
+extern const struct mmn_rcu_flavor_ops *const mmn_rcu_flavors[MMN_FLAVOR_COUNT];
+void mmn_rcu_register_current(int flavor);
+void mmn_synchronize_srcu_flavor(int flavor);
+void mmn_call_srcu_flavor(int flavor, struct rcu_head *head,
+			  void (*func)(struct rcu_head *));
+void mmn_srcu_barrier_flavor(int flavor);
+
+#endif /* MMN_HARNESS_INTERNAL_H */

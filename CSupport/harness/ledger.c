@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ledger.c - the pairing ledger.
+ *
+ * It sits between the core and a driver (its ops are what the core calls)
+ * and records, per invalidation (a range id) and per subscription, whether
+ * start was called and succeeded, and every end that arrived. An entry is
+ * settled when the caller retires the range: a successful start still open
+ * then is a missing end, unless ->release or the subscription's removal
+ * closed it first (the kernel's contract: after release, or once the
+ * subscription is gone, no end is owed).
+ *
+ * One mutex per mm guards it all. The ledger is off in the measured
+ * traversal; when it is on, its cost is reported on its own.
+ */
+#include "internal.h"
+
+enum mmn_entry_state {
+	MMN_ENTRY_STARTED,	/* start returned 0; an end is owed */
+	MMN_ENTRY_START_FAILED,	/* start returned an error; no end owed */
+	MMN_ENTRY_ENDED,	/* the owed end arrived */
+	MMN_ENTRY_NO_START,	/* an end arrived with no start at all */
+	MMN_ENTRY_RELEASED,	/* ->release closed it */
+	MMN_ENTRY_REMOVED,	/* the subscription was unlinked with it open */
+};
+
+/* One (range, subscription) pair; on the range's list and the sub's list. */
+struct mmn_range_ledger {
+	struct mmn_subscription *sub;	/* NULL once the sub was freed */
+	struct mmu_notifier_range *range;
+	unsigned long long range_id;
+	struct mmn_range_ledger *next_in_range;
+	struct mmn_range_ledger *next_in_sub;
+	struct mmn_range_ledger *prev_in_sub;
+	int state;
+	unsigned ends;
+};
+
+struct mmn_ledger {
+	pthread_mutex_t lock;
+	struct mmn_ledger_counts folded;	/* from freed subscriptions */
+	struct mmn_subscription *live;		/* attached subscriptions */
+	struct mmn_range_ledger *free_entries;
+};
+
+struct mmn_ledger *mmn_ledger_create(void)
+{
+	struct mmn_ledger *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		abort();
+	pthread_mutex_init(&l->lock, NULL);
+	return l;
+}
+
+void mmn_ledger_destroy(struct mmn_ledger *l)
+{
+	struct mmn_range_ledger *e, *next;
+
+	for (e = l->free_entries; e; e = next) {
+		next = e->next_in_range;
+		free(e);
+	}
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+static struct mmn_ledger *mmn_ledger_of(struct mmn_subscription *sub)
+{
+	return sub->owner->ledger;
+}
+
+static struct mmn_range_ledger *mmn_entry_alloc(struct mmn_ledger *l)
+{
+	struct mmn_range_ledger *e = l->free_entries;
+
+	if (e)
+		l->free_entries = e->next_in_range;
+	else if (!(e = malloc(sizeof(*e))))
+		abort();
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+static void mmn_entry_unlink_sub(struct mmn_range_ledger *e)
+{
+	struct mmn_subscription *sub = e->sub;
+
+	if (!sub)
+		return;
+	if (e->prev_in_sub)
+		e->prev_in_sub->next_in_sub = e->next_in_sub;
+	else
+		sub->open = e->next_in_sub;
+	if (e->next_in_sub)
+		e->next_in_sub->prev_in_sub = e->prev_in_sub;
+	e->next_in_sub = e->prev_in_sub = NULL;
+	e->sub = NULL;
+}
+
+/* The entry for (sub, range), made on first sight. */
+static struct mmn_range_ledger *
+mmn_entry_get(struct mmn_ledger *l, struct mmn_subscription *sub,
+	      const struct mmu_notifier_range *crange, bool *created)
+{
+	struct mmu_notifier_range *range = (struct mmu_notifier_range *)crange;
+	struct mmn_range_ledger *e;
+
+	for (e = sub->open; e; e = e->next_in_sub)
+		if (e->range_id == range->mmn_id)
+			return e;
+	e = mmn_entry_alloc(l);
+	e->sub = sub;
+	e->range = range;
+	e->range_id = range->mmn_id;
+	e->next_in_sub = sub->open;
+	if (sub->open)
+		sub->open->prev_in_sub = e;
+	sub->open = e;
+	/* only the range's own thread touches its list head */
+	e->next_in_range = range->mmn_ledger;
+	range->mmn_ledger = e;
+	*created = true;
+	return e;
+}
+
+static void mmn_counts_add(struct mmn_ledger_counts *to,
+			   const struct mmn_ledger_counts *from)
+{
+	to->starts += from->starts;
+	to->starts_failed += from->starts_failed;
+	to->ends += from->ends;
+	to->missing_ends += from->missing_ends;
+	to->ends_without_start += from->ends_without_start;
+	to->duplicate_ends += from->duplicate_ends;
+	to->closed_by_release += from->closed_by_release;
+	to->closed_by_removal += from->closed_by_removal;
+	to->releases += from->releases;
+	to->poison_seen += from->poison_seen;
+}
+
+static void mmn_ledger_start(struct mmn_subscription *sub,
+			     const struct mmu_notifier_range *range, int ret)
+{
+	struct mmn_ledger *l = mmn_ledger_of(sub);
+	struct mmn_range_ledger *e;
+	bool created = false;
+
+	pthread_mutex_lock(&l->lock);
+	e = mmn_entry_get(l, sub, range, &created);
+	sub->counts.starts++;
+	if (ret)
+		sub->counts.starts_failed++;
+	e->state = ret ? MMN_ENTRY_START_FAILED : MMN_ENTRY_STARTED;
+	pthread_mutex_unlock(&l->lock);
+}
+
+static void mmn_ledger_end(struct mmn_subscription *sub,
+			   const struct mmu_notifier_range *range)
+{
+	struct mmn_ledger *l = mmn_ledger_of(sub);
+	struct mmn_range_ledger *e;
+	bool created = false;
+
+	pthread_mutex_lock(&l->lock);
+	e = mmn_entry_get(l, sub, range, &created);
+	sub->counts.ends++;
+	e->ends++;
+	if (created) {
+		e->state = MMN_ENTRY_NO_START;
+		sub->counts.ends_without_start++;
+	} else {
+		switch (e->state) {
+		case MMN_ENTRY_STARTED:
+		case MMN_ENTRY_REMOVED:
+			/* a reader still on the unlinked node may end it */
+			e->state = MMN_ENTRY_ENDED;
+			break;
+		case MMN_ENTRY_ENDED:
+			sub->counts.duplicate_ends++;
+			break;
+		case MMN_ENTRY_START_FAILED:
+		case MMN_ENTRY_NO_START:
+			sub->counts.ends_without_start++;
+			break;
+		case MMN_ENTRY_RELEASED:
+			/* after ->release nothing is owed; a late end is harmless */
+			break;
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
+static void mmn_ledger_release(struct mmn_subscription *sub)
+{
+	struct mmn_ledger *l = mmn_ledger_of(sub);
+	struct mmn_range_ledger *e;
+
+	pthread_mutex_lock(&l->lock);
+	sub->counts.releases++;
+	for (e = sub->open; e; e = e->next_in_sub)
+		if (e->state == MMN_ENTRY_STARTED) {
+			e->state = MMN_ENTRY_RELEASED;
+			sub->counts.closed_by_release++;
+		}
+	pthread_mutex_unlock(&l->lock);
+}
+
+void mmn_ledger_poison_seen(struct mmn_subscription *sub)
+{
+	struct mmn_ledger *l = mmn_ledger_of(sub);
+
+	pthread_mutex_lock(&l->lock);
+	l->folded.poison_seen++;
+	pthread_mutex_unlock(&l->lock);
+	mmn_log_printf(sub->owner, MMN_LOG_BUG,
+		       "BUG: callback on freed subscription %s (id %llu): a grace period ended before its reader",
+		       sub->symbol, sub->id);
+}
+
+void mmn_ledger_attach(struct mmn_subscription *sub)
+{
+	struct mmn_ledger *l = mmn_ledger_of(sub);
+
+	if (!sub->ledger)
+		return;
+	pthread_mutex_lock(&l->lock);
+	sub->live_prev = NULL;
+	sub->live_next = l->live;
+	if (l->live)
+		l->live->live_prev = sub;
+	l->live = sub;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Unlinked from the hlist: open starts are closed, but late ends are fine. */
+void mmn_ledger_removed(struct mmn_subscription *sub)
+{
+	struct mmn_ledger *l = mmn_ledger_of(sub);
+	struct mmn_range_ledger *e;
+
+	if (!sub->ledger)
+		return;
+	pthread_mutex_lock(&l->lock);
+	sub->removed = true;
+	for (e = sub->open; e; e = e->next_in_sub)
+		if (e->state == MMN_ENTRY_STARTED) {
+			e->state = MMN_ENTRY_REMOVED;
+			sub->counts.closed_by_removal++;
+		}
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Freed: no callback can run any more. Keep the counts, drop the links. */
+void mmn_ledger_detach(struct mmn_subscription *sub)
+{
+	struct mmn_ledger *l = mmn_ledger_of(sub);
+
+	if (!sub->ledger)
+		return;
+	pthread_mutex_lock(&l->lock);
+	while (sub->open)
+		mmn_entry_unlink_sub(sub->open);
+	mmn_counts_add(&l->folded, &sub->counts);
+	memset(&sub->counts, 0, sizeof(sub->counts));
+	if (sub->live_prev)
+		sub->live_prev->live_next = sub->live_next;
+	else if (l->live == sub)
+		l->live = sub->live_next;
+	if (sub->live_next)
+		sub->live_next->live_prev = sub->live_prev;
+	sub->live_prev = sub->live_next = NULL;
+	sub->ledger = false;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* The caller is done with this range: whatever is still owed is missing. */
+void mmn_ledger_retire(struct mmu_notifier_range *range)
+{
+	struct mmn_ledger *l = range->mm->ledger;
+	struct mmn_range_ledger *e, *next;
+
+	pthread_mutex_lock(&l->lock);
+	for (e = range->mmn_ledger; e; e = next) {
+		next = e->next_in_range;
+		if (e->sub && e->state == MMN_ENTRY_STARTED)
+			e->sub->counts.missing_ends++;
+		mmn_entry_unlink_sub(e);
+		e->next_in_range = l->free_entries;
+		l->free_entries = e;
+	}
+	range->mmn_ledger = NULL;
+	pthread_mutex_unlock(&l->lock);
+}
+
+void mmn_ledger_totals(struct mm_struct *mm, struct mmn_ledger_counts *out)
+{
+	struct mmn_ledger *l = mm->ledger;
+	struct mmn_subscription *sub;
+
+	pthread_mutex_lock(&l->lock);
+	*out = l->folded;
+	for (sub = l->live; sub; sub = sub->live_next)
+		mmn_counts_add(out, &sub->counts);
+	pthread_mutex_unlock(&l->lock);
+}
+
+void mmn_ledger_subscription(struct mmn_subscription *sub,
+			     struct mmn_ledger_counts *out)
+{
+	struct mmn_ledger *l = mmn_ledger_of(sub);
+
+	pthread_mutex_lock(&l->lock);
+	*out = sub->counts;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* ---- the interposer: what the core calls when the ledger is on ---- */
+
+static bool mmn_poisoned(struct mmn_subscription *sub)
+{
+	if (likely(__atomic_load_n(&sub->poison, __ATOMIC_ACQUIRE) !=
+		   MMN_POISON))
+		return false;
+	mmn_ledger_poison_seen(sub);
+	return true;
+}
+
+static int mmn_ledger_invalidate_range_start(struct mmu_notifier *mn,
+					     const struct mmu_notifier_range *r)
+{
+	struct mmn_subscription *sub = mmn_sub_of(mn);
+	int ret;
+
+	if (mmn_poisoned(sub))
+		return 0;
+	ret = sub->driver_ops.invalidate_range_start(mn, r);
+	mmn_ledger_start(sub, r, ret);
+	return ret;
+}
+
+static void mmn_ledger_invalidate_range_end(struct mmu_notifier *mn,
+					    const struct mmu_notifier_range *r)
+{
+	struct mmn_subscription *sub = mmn_sub_of(mn);
+
+	if (mmn_poisoned(sub))
+		return;
+	/* record first: a driver that BUGs in end still counts as ended */
+	mmn_ledger_end(sub, r);
+	sub->driver_ops.invalidate_range_end(mn, r);
+}
+
+static void mmn_ledger_invalidate_range(struct mmu_notifier *mn,
+					struct mm_struct *mm,
+					unsigned long start, unsigned long end)
+{
+	struct mmn_subscription *sub = mmn_sub_of(mn);
+
+	if (mmn_poisoned(sub))
+		return;
+	sub->driver_ops.invalidate_range(mn, mm, start, end);
+}
+
+static void mmn_ledger_release_cb(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	struct mmn_subscription *sub = mmn_sub_of(mn);
+
+	if (mmn_poisoned(sub))
+		return;
+	sub->driver_ops.release(mn, mm);
+	mmn_ledger_release(sub);
+}
+
+const struct mmu_notifier_ops mmn_ledger_ops_template = {
+	.release = mmn_ledger_release_cb,
+	.invalidate_range_start = mmn_ledger_invalidate_range_start,
+	.invalidate_range_end = mmn_ledger_invalidate_range_end,
+	.invalidate_range = mmn_ledger_invalidate_range,
+};

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * rwsem.c - a fair rw_semaphore with bounded waits and named holders, so a
+ * wait that would hang reports which task waits for what and who holds it.
+ */
+#include "internal.h"
+
+void mmn_init_rwsem(struct rw_semaphore *sem, const char *name, bool fair,
+		    struct mm_struct *mm, struct mmn_lockdep *lockdep)
+{
+	pthread_condattr_t attr;
+
+	memset(sem, 0, sizeof(*sem));
+	pthread_mutex_init(&sem->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&sem->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	sem->fair = fair;
+	sem->name = name;
+	sem->mm = mm;
+	lockdep_init_map(&sem->dep_map, name, lockdep);
+}
+
+void mmn_rwsem_fini(struct rw_semaphore *sem)
+{
+	pthread_mutex_destroy(&sem->lock);
+	pthread_cond_destroy(&sem->cond);
+}
+
+static void mmn_rwsem_add_reader(struct rw_semaphore *sem, int pid)
+{
+	sem->readers++;
+	for (int i = 0; i < MMN_RWSEM_MAX_HOLDERS; i++)
+		if (!sem->reader_pids[i]) {
+			sem->reader_pids[i] = pid;
+			return;
+		}
+}
+
+static void mmn_rwsem_drop_reader(struct rw_semaphore *sem, int pid)
+{
+	sem->readers--;
+	for (int i = 0; i < MMN_RWSEM_MAX_HOLDERS; i++)
+		if (sem->reader_pids[i] == pid) {
+			sem->reader_pids[i] = 0;
+			return;
+		}
+}
+
+/* "held by: 1234 (read) 1240 (read); writers waiting: 1" */
+static void mmn_rwsem_describe(struct rw_semaphore *sem, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	off += snprintf(buf + off, len - off, "held by:");
+	if (sem->writer_pid)
+		off += snprintf(buf + off, len - off, " pid %d (write)",
+				sem->writer_pid);
+	for (int i = 0; i < MMN_RWSEM_MAX_HOLDERS && off < len; i++)
+		if (sem->reader_pids[i])
+			off += snprintf(buf + off, len - off, " pid %d (read)",
+					sem->reader_pids[i]);
+	if (!sem->writer_pid && !sem->readers && off < len)
+		off += snprintf(buf + off, len - off, " nobody");
+	if (off < len)
+		snprintf(buf + off, len - off,
+			 "; writers waiting: %u, readers waiting: %u",
+			 sem->waiting_writers, sem->waiting_readers);
+}
+
+static bool mmn_rwsem_wait(struct rw_semaphore *sem, bool write,
+			   const char *site)
+{
+	struct timespec ts;
+	unsigned timeout = sem->mm && sem->mm->hung_timeout_ms ?
+				   sem->mm->hung_timeout_ms : 1000;
+	int rc = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout / 1000;
+	ts.tv_nsec += (long)(timeout % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		bool blocked = write ? (sem->writer_pid || sem->readers) :
+				       (sem->writer_pid ||
+					(sem->fair && sem->waiting_writers));
+		if (!blocked)
+			return true;
+		if (rc == ETIMEDOUT)
+			break;
+		rc = pthread_cond_timedwait(&sem->cond, &sem->lock, &ts);
+	}
+	{
+		char what[160], holders[256];
+
+		snprintf(what, sizeof(what), "%s (%s) in %s", sem->name,
+			 write ? "write" : "read", site);
+		mmn_rwsem_describe(sem, holders, sizeof(holders));
+		pthread_mutex_unlock(&sem->lock);
+		mmn_log_hung(sem->mm, timeout, what, holders);
+		pthread_mutex_lock(&sem->lock);
+	}
+	return false;
+}
+
+bool mmn_rwsem_down_read(struct rw_semaphore *sem, const char *site)
+{
+	int me = task_pid_nr(current);
+	bool ok;
+
+	/* lockdep checks the dependency before the task can block */
+	mmn_lock_acquire(&sem->dep_map, MMN_LOCKDEP_READ, 0, site);
+	pthread_mutex_lock(&sem->lock);
+	sem->waiting_readers++;
+	ok = mmn_rwsem_wait(sem, false, site);
+	sem->waiting_readers--;
+	if (ok)
+		mmn_rwsem_add_reader(sem, me);
+	pthread_mutex_unlock(&sem->lock);
+	if (!ok)
+		mmn_lock_release(&sem->dep_map, site);
+	return ok;
+}
+
+bool mmn_rwsem_down_read_trylock(struct rw_semaphore *sem, const char *site)
+{
+	bool ok;
+
+	pthread_mutex_lock(&sem->lock);
+	/* like the kernel's: fails with a writer holding it or queued */
+	ok = !sem->writer_pid && !sem->waiting_writers;
+	if (ok)
+		mmn_rwsem_add_reader(sem, task_pid_nr(current));
+	pthread_mutex_unlock(&sem->lock);
+	if (ok)
+		mmn_lock_acquire(&sem->dep_map, MMN_LOCKDEP_READ, 1, site);
+	return ok;
+}
+
+void mmn_rwsem_up_read(struct rw_semaphore *sem, const char *site)
+{
+	pthread_mutex_lock(&sem->lock);
+	mmn_rwsem_drop_reader(sem, task_pid_nr(current));
+	pthread_cond_broadcast(&sem->cond);
+	pthread_mutex_unlock(&sem->lock);
+	mmn_lock_release(&sem->dep_map, site);
+}
+
+bool mmn_rwsem_down_write(struct rw_semaphore *sem, const char *site)
+{
+	bool ok;
+
+	mmn_lock_acquire(&sem->dep_map, MMN_LOCKDEP_WRITE, 0, site);
+	pthread_mutex_lock(&sem->lock);
+	sem->waiting_writers++;
+	/* waiting writers hold back new fair readers: tell them */
+	pthread_cond_broadcast(&sem->cond);
+	ok = mmn_rwsem_wait(sem, true, site);
+	sem->waiting_writers--;
+	if (ok)
+		sem->writer_pid = task_pid_nr(current);
+	else
+		pthread_cond_broadcast(&sem->cond);	/* readers behind us */
+	pthread_mutex_unlock(&sem->lock);
+	if (!ok)
+		mmn_lock_release(&sem->dep_map, site);
+	return ok;
+}
+
+void mmn_rwsem_up_write(struct rw_semaphore *sem, const char *site)
+{
+	pthread_mutex_lock(&sem->lock);
+	sem->writer_pid = 0;
+	pthread_cond_broadcast(&sem->cond);
+	pthread_mutex_unlock(&sem->lock);
+	mmn_lock_release(&sem->dep_map, site);
+}

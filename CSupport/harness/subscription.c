@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * subscription.c - the harness's wrapper around a struct mmu_notifier and
+ * a struct mmu_interval_notifier: the driver's context, its ops (copied,
+ * NULL entries kept), the ledger's interposer, and what happens on free.
+ *
+ * rcutorture's check, adapted: a freed subscription is poisoned and kept
+ * in a quarantine instead of being returned to malloc, with its list links
+ * intact, so a reader that still reaches it (a grace period that ended too
+ * early) runs into the poison and is counted, rather than corrupting
+ * memory. The quarantine is bounded; past it the oldest entries are
+ * really freed, which AddressSanitizer then watches.
+ */
+#include "internal.h"
+
+#define MMN_QUARANTINE_MAX 4096
+
+struct mmn_quarantine {
+	pthread_mutex_t lock;
+	struct mmn_subscription *head, *tail;
+	unsigned long count;
+};
+
+static struct mmn_quarantine *mmn_quarantine_of(struct mm_struct *mm)
+{
+	struct mmn_quarantine *q =
+		__atomic_load_n(&mm->quarantine, __ATOMIC_ACQUIRE);
+
+	if (q)
+		return q;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		abort();
+	pthread_mutex_init(&q->lock, NULL);
+	{
+		struct mmn_quarantine *expected = NULL;
+
+		if (!__atomic_compare_exchange_n(&mm->quarantine, &expected, q,
+						 false, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE)) {
+			pthread_mutex_destroy(&q->lock);
+			free(q);
+			q = expected;
+		}
+	}
+	return q;
+}
+
+static void mmn_subscription_release_memory(struct mmn_subscription *sub)
+{
+	free((void *)sub->symbol);
+	free(sub);
+}
+
+static void mmn_quarantine_add(struct mm_struct *mm,
+			       struct mmn_subscription *sub)
+{
+	struct mmn_quarantine *q = mmn_quarantine_of(mm);
+	struct mmn_subscription *old = NULL;
+
+	pthread_mutex_lock(&q->lock);
+	sub->q_next = NULL;
+	if (q->tail)
+		q->tail->q_next = sub;
+	else
+		q->head = sub;
+	q->tail = sub;
+	if (++q->count > MMN_QUARANTINE_MAX) {
+		old = q->head;
+		q->head = old->q_next;
+		q->count--;
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (old)
+		mmn_subscription_release_memory(old);
+}
+
+void mmn_quarantine_destroy(struct mm_struct *mm)
+{
+	struct mmn_quarantine *q = mm->quarantine;
+	struct mmn_subscription *sub, *next;
+
+	if (!q)
+		return;
+	for (sub = q->head; sub; sub = next) {
+		next = sub->q_next;
+		mmn_subscription_release_memory(sub);
+	}
+	pthread_mutex_destroy(&q->lock);
+	free(q);
+	mm->quarantine = NULL;
+}
+
+/* ops->free_notifier: the core calls it after the grace period of a put. */
+static void mmn_subscription_free_notifier(struct mmu_notifier *mn)
+{
+	mmn_subscription_free(mmn_sub_of(mn));
+}
+
+void mmn_subscription_free(struct mmn_subscription *sub)
+{
+	struct mm_struct *mm = sub->owner;
+	struct mm_struct *prev = mmn_enter(mm);
+	void *ctx = sub->ctx;
+
+	mmn_ledger_detach(sub);
+	mmn_trace(mm, MMN_TRACE_FREED, &sub->mn);
+	/* poison first, so a late reader never calls into the driver */
+	__atomic_store_n(&sub->poison, MMN_POISON, __ATOMIC_RELEASE);
+	sub->ctx = NULL;
+	memset(&sub->driver_ops, 0, sizeof(sub->driver_ops));
+	if (sub->release_ctx && ctx)
+		sub->release_ctx(ctx);
+	__atomic_fetch_add(&mm->stats.frees, 1, __ATOMIC_RELAXED);
+	mmn_quarantine_add(mm, sub);
+	mmn_leave(prev);
+}
+
+struct mmn_subscription *
+mmn_subscription_create(struct mm_struct *mm,
+			const struct mmn_subscription_config *config)
+{
+	struct mmn_subscription *sub;
+	const struct mmu_notifier_ops *l = &mmn_ledger_ops_template;
+
+	_Static_assert(offsetof(struct mmn_subscription, mn) == sizeof(void *),
+		       "mmn_notifier_ctx() reads the word before the notifier");
+	if (!mm || !config || !config->ops)
+		return NULL;
+	sub = calloc(1, sizeof(*sub));
+	if (!sub)
+		abort();
+	sub->ctx = config->ctx;
+	sub->driver_ops = *config->ops;
+	sub->symbol = strdup(config->symbol ? config->symbol : "notifier");
+	sub->release_ctx = config->release_ctx;
+	sub->owner = mm;
+	sub->ledger = config->ledger;
+	sub->id = __atomic_add_fetch(&mm->next_sub_id, 1, __ATOMIC_RELAXED);
+	if (sub->ledger) {
+		/* interpose only where the driver has a callback: NULL stays NULL */
+		const struct mmu_notifier_ops *d = &sub->driver_ops;
+
+		sub->core_ops.release = d->release ? l->release : NULL;
+		sub->core_ops.invalidate_range_start =
+			d->invalidate_range_start ? l->invalidate_range_start : NULL;
+		sub->core_ops.invalidate_range_end =
+			d->invalidate_range_end ? l->invalidate_range_end : NULL;
+		sub->core_ops.invalidate_range =
+			d->invalidate_range ? l->invalidate_range : NULL;
+	} else {
+		sub->core_ops = sub->driver_ops;
+	}
+	sub->core_ops.free_notifier = mmn_subscription_free_notifier;
+	sub->mn.ops = &sub->core_ops;
+	INIT_HLIST_NODE(&sub->mn.hlist);
+	return sub;
+}
+
+void mmn_subscription_destroy(struct mmn_subscription *sub)
+{
+	if (!sub || sub->registered)
+		return;
+	if (sub->release_ctx && sub->ctx)
+		sub->release_ctx(sub->ctx);
+	mmn_subscription_release_memory(sub);
+}
+
+const struct mmu_notifier *
+mmn_subscription_notifier(const struct mmn_subscription *sub)
+{
+	return &sub->mn;
+}
+
+unsigned long long mmn_subscription_id(const struct mmn_subscription *sub)
+{
+	return sub->id;
+}
+
+int mmn_register(struct mmn_subscription *sub)
+{
+	struct mm_struct *mm = sub->owner;
+	struct mm_struct *prev = mmn_enter(mm);
+	int ret;
+
+	mmn_ledger_attach(sub);
+	ret = mm->core->notifier_register(&sub->mn, mm);
+	if (ret) {
+		mmn_ledger_detach(sub);
+	} else {
+		sub->registered = true;
+		__atomic_fetch_add(&mm->stats.registrations, 1,
+				   __ATOMIC_RELAXED);
+	}
+	mmn_leave(prev);
+	return ret;
+}
+
+void mmn_unregister(struct mmn_subscription *sub)
+{
+	struct mm_struct *mm = sub->owner;
+	struct mm_struct *prev = mmn_enter(mm);
+
+	/* the unregister drops the subscription's pin; keep ours until done */
+	mmgrab(mm);
+	mm->core->notifier_unregister(&sub->mn, mm);
+	__atomic_fetch_add(&mm->stats.unregistrations, 1, __ATOMIC_RELAXED);
+	/* after synchronize_srcu: no callback of sub runs or will run */
+	mmn_subscription_free(sub);
+	mmn_leave(prev);
+	mmdrop(mm);
+}
+
+void mmn_put(struct mmn_subscription *sub)
+{
+	struct mm_struct *mm = sub->owner;
+	struct mm_struct *prev = mmn_enter(mm);
+
+	__atomic_fetch_add(&mm->stats.puts, 1, __ATOMIC_RELAXED);
+	mm->core->notifier_put(&sub->mn);
+	mmn_leave(prev);
+}
+
+/* ---- interval subscriptions ---- */
+
+struct mmn_interval_sub *
+mmn_interval_sub_create(struct mm_struct *mm,
+			const struct mmu_interval_notifier_ops *ops, void *ctx,
+			const char *symbol, void (*release_ctx)(void *ctx))
+{
+	struct mmn_interval_sub *isub;
+
+	_Static_assert(offsetof(struct mmn_interval_sub, ins) == sizeof(void *),
+		       "mmn_interval_notifier_ctx() reads the word before");
+	if (!mm || !ops)
+		return NULL;
+	isub = calloc(1, sizeof(*isub));
+	if (!isub)
+		abort();
+	isub->ctx = ctx;
+	isub->ops = *ops;
+	isub->symbol = strdup(symbol ? symbol : "interval_notifier");
+	isub->release_ctx = release_ctx;
+	isub->owner = mm;
+	return isub;
+}
+
+static void mmn_interval_sub_free(struct mmn_interval_sub *isub)
+{
+	if (isub->release_ctx && isub->ctx)
+		isub->release_ctx(isub->ctx);
+	free((void *)isub->symbol);
+	free(isub);
+}
+
+int mmn_interval_insert(struct mmn_interval_sub *isub, unsigned long start,
+			unsigned long length)
+{
+	struct mm_struct *mm = isub->owner;
+	struct mm_struct *prev = mmn_enter(mm);
+	int ret = mm->core->interval_insert(&isub->ins, mm, start, length,
+					    &isub->ops);
+
+	if (!ret) {
+		isub->inserted = true;
+		__atomic_fetch_add(&mm->stats.interval_inserts, 1,
+				   __ATOMIC_RELAXED);
+	}
+	mmn_leave(prev);
+	return ret;
+}
+
+void mmn_interval_remove(struct mmn_interval_sub *isub)
+{
+	struct mm_struct *mm = isub->owner;
+	struct mm_struct *prev = mmn_enter(mm);
+	struct mmn_log_counts before, after;
+
+	if (!isub->inserted) {
+		mmn_leave(prev);
+		mmn_interval_sub_free(isub);
+		return;
+	}
+	mmgrab(mm);
+	mmn_log_get_counts(mm, &before);
+	mm->core->interval_remove(&isub->ins);
+	mmn_log_get_counts(mm, &after);
+	__atomic_fetch_add(&mm->stats.interval_removes, 1, __ATOMIC_RELAXED);
+	/*
+	 * A wait that expired (hung) leaves the removal queued behind an
+	 * invalidation that never ends; its callbacks could still run, so the
+	 * memory is kept rather than freed under a possible reader.
+	 */
+	if (after.hung == before.hung)
+		mmn_interval_sub_free(isub);
+	mmn_leave(prev);
+	mmdrop(mm);
+}
+
+struct mmu_interval_notifier *
+mmn_interval_sub_notifier(struct mmn_interval_sub *isub)
+{
+	return &isub->ins;
+}
+
+unsigned long mmn_interval_read_begin(struct mmu_interval_notifier *ins)
+{
+	struct mm_struct *mm = ins->mm;
+	struct mm_struct *prev = mmn_enter(mm);
+	unsigned long seq = mm->core->interval_read_begin(ins);
+
+	mmn_leave(prev);
+	return seq;
+}
+
+bool mmn_interval_read_retry(struct mmu_interval_notifier *ins,
+			     unsigned long seq)
+{
+	return ins->mm->core->interval_read_retry(ins, seq);
+}
+
+bool mmn_interval_check_retry(struct mmu_interval_notifier *ins,
+			      unsigned long seq)
+{
+	return ins->mm->core->interval_check_retry(ins, seq);
+}
+
+void mmn_interval_set_seq(struct mmu_interval_notifier *ins,
+			  unsigned long cur_seq)
+{
+	ins->mm->core->interval_set_seq(ins, cur_seq);
+}
+
+/* %pS for the port's pr_info: "<symbol>_<callback>" */
+const char *mmn_ksym(const struct mmu_notifier *subscription, const void *fn)
+{
+	static __thread char buf[160];
+	const struct mmn_subscription *sub = mmn_sub_of(subscription);
+	const struct mmu_notifier_ops *o = &sub->core_ops;
+	const char *slot = "callback";
+
+	if (fn == (const void *)o->invalidate_range_start)
+		slot = "invalidate_range_start";
+	else if (fn == (const void *)o->invalidate_range_end)
+		slot = "invalidate_range_end";
+	else if (fn == (const void *)o->invalidate_range)
+		slot = "invalidate_range";
+	else if (fn == (const void *)o->release)
+		slot = "release";
+	snprintf(buf, sizeof(buf), "%s_%s", sub->symbol, slot);
+	return buf;
+}

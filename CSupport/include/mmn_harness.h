@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * mmn_harness.h - the one header Swift imports.
+ *
+ * Plain structs and prefixed functions only: no liburcu macro, no kernel
+ * macro and no thread-local crosses into Swift (the swift-nio CNIOLinux
+ * pattern). The kernel-shaped structs that drivers see (the range and the
+ * ops tables) are declared here once and shared with the port, so a Swift
+ * driver and the C core agree on one layout.
+ */
+#ifndef MMN_HARNESS_H
+#define MMN_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Kernel-shaped types, as include/linux/mmu_notifier.h (v5.11) has them */
+
+struct mm_struct;		/* opaque to Swift: the harness's address space */
+struct vm_area_struct;		/* opaque to Swift */
+struct mmu_notifier;		/* opaque to Swift: lives inside a subscription */
+struct mmu_interval_notifier;	/* opaque to Swift */
+
+enum mmu_notifier_event {
+	MMU_NOTIFY_UNMAP = 0,
+	MMU_NOTIFY_CLEAR,
+	MMU_NOTIFY_PROTECTION_VMA,
+	MMU_NOTIFY_PROTECTION_PAGE,
+	MMU_NOTIFY_SOFT_DIRTY,
+	MMU_NOTIFY_RELEASE,
+	MMU_NOTIFY_MIGRATE,
+};
+
+#define MMU_NOTIFIER_RANGE_BLOCKABLE (1 << 0)
+
+struct mmn_range_ledger;	/* harness: the ledger's entries for one range */
+
+struct mmu_notifier_range {
+	struct vm_area_struct *vma;
+	struct mm_struct *mm;
+	unsigned long start;
+	unsigned long end;	/* exclusive, as in the kernel */
+	unsigned flags;
+	enum mmu_notifier_event event;
+	void *migrate_pgmap_owner;
+	/* harness only: identity of this invalidation for the pairing ledger */
+	unsigned long long mmn_id;
+	struct mmn_range_ledger *mmn_ledger;
+};
+
+/*
+ * The callbacks the v5.11 core calls. A NULL entry means "not implemented",
+ * and the core (and the fixes) test for NULL, so a driver's set of non-NULL
+ * entries is part of its behaviour.
+ */
+struct mmu_notifier_ops {
+	void (*release)(struct mmu_notifier *subscription,
+			struct mm_struct *mm);
+	int (*invalidate_range_start)(struct mmu_notifier *subscription,
+				      const struct mmu_notifier_range *range);
+	void (*invalidate_range_end)(struct mmu_notifier *subscription,
+				     const struct mmu_notifier_range *range);
+	void (*invalidate_range)(struct mmu_notifier *subscription,
+				 struct mm_struct *mm, unsigned long start,
+				 unsigned long end);
+	void (*free_notifier)(struct mmu_notifier *subscription);
+};
+
+struct mmu_interval_notifier_ops {
+	bool (*invalidate)(struct mmu_interval_notifier *interval_sub,
+			   const struct mmu_notifier_range *range,
+			   unsigned long cur_seq);
+};
+
+/*
+ * A subscription's driver context sits in the word just before its
+ * struct mmu_notifier (and before its struct mmu_interval_notifier), so a
+ * callback finds its driver with one load and no lookup.
+ */
+static inline void *mmn_notifier_ctx(const struct mmu_notifier *mn)
+{
+	return ((void *const *)(const void *)mn)[-1];
+}
+
+static inline void *
+mmn_interval_notifier_ctx(const struct mmu_interval_notifier *ins)
+{
+	return ((void *const *)(const void *)ins)[-1];
+}
+
+static inline bool mmn_range_blockable(const struct mmu_notifier_range *r)
+{
+	return r->flags & MMU_NOTIFIER_RANGE_BLOCKABLE;
+}
+
+/* ------------------------------------------------------------------ */
+/* RCU flavours and threads */
+
+enum mmn_flavor {
+	MMN_FLAVOR_MEMB = 0,
+	MMN_FLAVOR_MB = 1,
+	MMN_FLAVOR_QSBR = 2,
+	MMN_FLAVOR_BP = 3,
+	MMN_FLAVOR_COUNT = 4,
+};
+
+const char *mmn_flavor_name(int flavor);
+/* 1 if liburcu's memb flavour found a working sys_membarrier(2). */
+int mmn_sys_membarrier_works(void);
+/* Path of the loaded liburcu-memb shared object, for `info`. */
+const char *mmn_urcu_library_path(void);
+
+/*
+ * Name this thread for logs and lockdep reports (the kernel's comm).
+ * RCU registration needs no call: the first read-side section registers
+ * the thread with that flavour, and thread exit unregisters it.
+ */
+void mmn_task_set_comm(const char *comm);
+int mmn_task_pid(void);
+/*
+ * qsbr: by default a thread is online only inside read-side sections.
+ * A thread that loops over invalidations may stay online and report a
+ * quiescent state at the end of each outermost section instead, which is
+ * cheaper; it must then call mmn_rcu_thread_offline before blocking.
+ */
+void mmn_rcu_set_stay_online(int flavor, int stay_online);
+void mmn_rcu_thread_offline(int flavor);
+/* Unregister this thread from every flavour now (also done at exit). */
+void mmn_rcu_unregister_thread(void);
+
+/* Raw SRCU on one flavour, for tests of the RCU layer itself. */
+void mmn_srcu_read_lock(int flavor);
+void mmn_srcu_read_unlock(int flavor);
+void mmn_synchronize_srcu(int flavor);
+void mmn_srcu_barrier(int flavor);
+/* Depth of this thread's read-side nesting (all flavours). */
+int mmn_srcu_depth(void);
+
+/* ------------------------------------------------------------------ */
+/* Variants: the original core and each patched core, from patches/ */
+
+unsigned mmn_variants_count(void);
+const char *mmn_variant_id(unsigned variant);
+const char *mmn_variant_summary(unsigned variant);
+const char *mmn_variant_upstream(unsigned variant);
+const char *mmn_variant_seed(unsigned variant);
+const char *mmn_variant_patch(unsigned variant);
+
+/* ------------------------------------------------------------------ */
+/* The kernel log: pr_info, WARN, BUG, hung tasks, lockdep splats */
+
+enum mmn_log_kind {
+	MMN_LOG_INFO = 0,	/* pr_info */
+	MMN_LOG_WARN = 1,	/* WARN_ON fired */
+	MMN_LOG_BUG = 2,	/* BUG_ON hit */
+	MMN_LOG_HUNG = 3,	/* a bounded wait expired */
+	MMN_LOG_LOCKDEP = 4,	/* lock validator report */
+	MMN_LOG_ERR = 5,	/* pr_err */
+};
+
+struct mmn_log_record {
+	int kind;
+	int pid;
+	int cpu;
+	unsigned long long seq;
+	unsigned long long time_ns;	/* since the mm was created */
+	const char *comm;
+	const char *text;		/* valid while the mm lives */
+};
+
+struct mmn_log_counts {
+	unsigned long long info;
+	unsigned long long warnings;
+	unsigned long long bugs;
+	unsigned long long hung;
+	unsigned long long lockdep;
+	unsigned long long errors;
+	unsigned long long dropped;	/* records not kept (counted only) */
+};
+
+unsigned long long mmn_log_count(const struct mm_struct *mm);
+bool mmn_log_get(const struct mm_struct *mm, unsigned long long index,
+		 struct mmn_log_record *out);
+void mmn_log_get_counts(const struct mm_struct *mm, struct mmn_log_counts *out);
+/* Drivers written in Swift report through the same log. */
+void mmn_pr_info(struct mm_struct *mm, const char *text);
+void mmn_warn(struct mm_struct *mm, const char *file, int line,
+	      const char *func, const char *cond);
+void mmn_bug(struct mm_struct *mm, const char *file, int line,
+	     const char *func, const char *cond);
+
+/* ------------------------------------------------------------------ */
+/* The address space */
+
+struct mmn_mm_config {
+	unsigned variant;	/* index into the variant table */
+	int flavor;		/* enum mmn_flavor */
+	int pid;		/* the owner task, for OOM messages */
+	const char *comm;
+	unsigned hung_timeout_ms;	/* every bounded wait's deadline */
+	bool lockdep;		/* run the lock validator */
+	bool pseudo_lock_is_real;	/* the invalidate_range_start map excludes */
+	unsigned long nr_vmas;	/* VMAs to create, for the OOM reaper */
+	unsigned long vma_size;
+};
+
+struct mm_struct *mmn_mm_create(const struct mmn_mm_config *config);
+/* Drop the creator's reference (mmdrop); frees once subscriptions are gone. */
+void mmn_mm_drop(struct mm_struct *mm);
+unsigned mmn_mm_variant(const struct mm_struct *mm);
+int mmn_mm_flavor(const struct mm_struct *mm);
+unsigned long mmn_mm_nr_vmas(const struct mm_struct *mm);
+/* Where the VMA [vm_start, vm_end) of index i lies. */
+unsigned long mmn_mm_vma_start(const struct mm_struct *mm, unsigned long i);
+unsigned long mmn_mm_vma_end(const struct mm_struct *mm, unsigned long i);
+/* VMAs whose pages the OOM reaper or munmap unmapped (unmap_page_range). */
+unsigned long mmn_mm_reaped_vmas(const struct mm_struct *mm);
+/* subscriptions->active_invalidate_ranges and ->invalidate_seq, read locked. */
+unsigned long mmn_mm_active_invalidate_ranges(struct mm_struct *mm);
+unsigned long mmn_mm_invalidate_seq(struct mm_struct *mm);
+/* Number of subscriptions on the hlist right now. */
+unsigned long mmn_mm_hlist_count(struct mm_struct *mm);
+
+/*
+ * Tracepoints the port emits, for tests and scenarios that force an
+ * interleaving. Called synchronously on the thread that hit them.
+ */
+enum mmn_trace_event {
+	MMN_TRACE_UNLINKED = 1,	/* hlist_del_init_rcu of a subscription */
+	MMN_TRACE_FREED = 2,	/* a subscription was freed */
+};
+typedef void (*mmn_trace_fn)(void *arg, int event, const void *subscription);
+void mmn_mm_set_trace(struct mm_struct *mm, mmn_trace_fn fn, void *arg);
+
+/* ------------------------------------------------------------------ */
+/* hlist subscriptions (struct mmu_notifier) */
+
+struct mmn_subscription;
+
+struct mmn_subscription_config {
+	const struct mmu_notifier_ops *ops;	/* copied; NULL entries kept */
+	void *ctx;				/* the driver */
+	const char *symbol;	/* "kvm_mmu_notifier": %pS names its callbacks */
+	bool ledger;		/* interpose the pairing ledger */
+	/* Called once, after the last callback can run, to drop ctx. */
+	void (*release_ctx)(void *ctx);
+};
+
+struct mmn_subscription *
+mmn_subscription_create(struct mm_struct *mm,
+			const struct mmn_subscription_config *config);
+/* Only for a subscription that was never registered. */
+void mmn_subscription_destroy(struct mmn_subscription *sub);
+const struct mmu_notifier *
+mmn_subscription_notifier(const struct mmn_subscription *sub);
+unsigned long long mmn_subscription_id(const struct mmn_subscription *sub);
+
+/* mmu_notifier_register: takes mmap_lock for write, like the kernel. */
+int mmn_register(struct mmn_subscription *sub);
+/* mmu_notifier_unregister, then frees the subscription (poisoned). */
+void mmn_unregister(struct mmn_subscription *sub);
+/* mmu_notifier_put: the free happens after a grace period (call_srcu). */
+void mmn_put(struct mmn_subscription *sub);
+/* mmu_notifier_synchronize and srcu_barrier: wait for every deferred free. */
+void mmn_notifier_synchronize(struct mm_struct *mm);
+void mmn_notifier_barrier(struct mm_struct *mm);
+
+/* ------------------------------------------------------------------ */
+/* Interval subscriptions (struct mmu_interval_notifier) */
+
+struct mmn_interval_sub;
+
+struct mmn_interval_sub *
+mmn_interval_sub_create(struct mm_struct *mm,
+			const struct mmu_interval_notifier_ops *ops, void *ctx,
+			const char *symbol, void (*release_ctx)(void *ctx));
+int mmn_interval_insert(struct mmn_interval_sub *isub, unsigned long start,
+			unsigned long length);
+/* mmu_interval_notifier_remove (bounded wait), then frees. */
+void mmn_interval_remove(struct mmn_interval_sub *isub);
+struct mmu_interval_notifier *
+mmn_interval_sub_notifier(struct mmn_interval_sub *isub);
+/* mmu_interval_read_begin: returns the seq; a wait that expires is "hung". */
+unsigned long mmn_interval_read_begin(struct mmu_interval_notifier *ins);
+bool mmn_interval_read_retry(struct mmu_interval_notifier *ins,
+			     unsigned long seq);
+bool mmn_interval_check_retry(struct mmu_interval_notifier *ins,
+			      unsigned long seq);
+void mmn_interval_set_seq(struct mmu_interval_notifier *ins,
+			  unsigned long cur_seq);
+
+/* ------------------------------------------------------------------ */
+/* Invalidations: the core's entry points, through the mm's variant */
+
+void mmn_range_init(struct mmu_notifier_range *range, struct mm_struct *mm,
+		    enum mmu_notifier_event event, unsigned long start,
+		    unsigned long end);
+/* The range's invalidation is over: settle its ledger entries. */
+void mmn_range_retire(struct mmu_notifier_range *range);
+
+/* mmu_notifier_invalidate_range_start: void in the kernel; result dropped. */
+void mmn_invalidate_range_start(struct mmu_notifier_range *range);
+int mmn_invalidate_range_start_nonblock(struct mmu_notifier_range *range);
+void mmn_invalidate_range_end(struct mmu_notifier_range *range);
+void mmn_invalidate_range_only_end(struct mmu_notifier_range *range);
+/* mmu_notifier_release: exit_mmap's teardown of every subscription. */
+void mmn_notifier_release(struct mm_struct *mm);
+
+/* ------------------------------------------------------------------ */
+/* Callers, from mm/oom_kill.c and mm/mmap.c */
+
+struct mmn_oom_result {
+	bool reaped;			/* oom_reap_task() succeeded */
+	unsigned attempts;		/* oom_reap_task_mm() calls */
+};
+/* oom_reap_task: up to MAX_OOM_REAP_RETRIES tries of the reaper. */
+void mmn_oom_reap_task(struct mm_struct *mm, struct mmn_oom_result *out);
+/* munmap of [start, end): blockable start, unmap, end, under mmap_lock. */
+void mmn_munmap(struct mm_struct *mm, unsigned long start, unsigned long end);
+/* exit_mmap: mmu_notifier_release, then the OOM victim's last reap. */
+void mmn_exit_mmap(struct mm_struct *mm);
+
+/* ------------------------------------------------------------------ */
+/* The pairing ledger */
+
+struct mmn_ledger_counts {
+	unsigned long long starts;		/* start called */
+	unsigned long long starts_failed;	/* start returned an error */
+	unsigned long long ends;		/* end called */
+	unsigned long long missing_ends;	/* ok start, no end nor release */
+	unsigned long long ends_without_start;	/* end, no ok start */
+	unsigned long long duplicate_ends;	/* second end for one start */
+	unsigned long long closed_by_release;	/* open start closed by release */
+	unsigned long long closed_by_removal;	/* open start, notifier removed */
+	unsigned long long releases;		/* ->release calls */
+	unsigned long long poison_seen;		/* callback on a freed notifier */
+};
+
+/* Totals over every subscription the mm ever had (settled ranges only). */
+void mmn_ledger_totals(struct mm_struct *mm, struct mmn_ledger_counts *out);
+/* One subscription's counts (while it is alive). */
+void mmn_ledger_subscription(struct mmn_subscription *sub,
+			     struct mmn_ledger_counts *out);
+
+struct mmn_mm_stats {
+	unsigned long long registrations;
+	unsigned long long unregistrations;
+	unsigned long long puts;
+	unsigned long long frees;
+	unsigned long long interval_inserts;
+	unsigned long long interval_removes;
+};
+void mmn_mm_get_stats(struct mm_struct *mm, struct mmn_mm_stats *out);
+
+/* ------------------------------------------------------------------ */
+/* Locks and bounded waits that drivers (KVM, GRU) build on */
+
+struct mmn_lock;	/* a spinlock, validated by lockdep when it is on */
+struct mmn_lock *mmn_spinlock_create(struct mm_struct *mm, const char *name);
+void mmn_spinlock_destroy(struct mmn_lock *lock);
+void mmn_spin_lock(struct mmn_lock *lock, const char *site);
+void mmn_spin_unlock(struct mmn_lock *lock, const char *site);
+
+/*
+ * A kernel rw_semaphore. fair: a reader queues behind a waiting writer,
+ * as the kernel's does. Every acquisition is bounded: it returns false
+ * (and logs a hung task with what it waits on) when the deadline passes.
+ */
+struct mmn_rwsem;
+struct mmn_rwsem *mmn_rwsem_create(struct mm_struct *mm, const char *name,
+				   bool fair);
+void mmn_rwsem_destroy(struct mmn_rwsem *sem);
+bool mmn_down_read(struct mmn_rwsem *sem, const char *site);
+void mmn_up_read(struct mmn_rwsem *sem, const char *site);
+bool mmn_down_write(struct mmn_rwsem *sem, const char *site);
+void mmn_up_write(struct mmn_rwsem *sem, const char *site);
+/* Writers queued right now (a forced interleaving waits for this). */
+unsigned mmn_rwsem_waiting_writers(struct mmn_rwsem *sem);
+unsigned mmn_rwsem_waiting_readers(struct mmn_rwsem *sem);
+
+/* Lockdep maps a driver acquires by hand (e.g. a recursive-read count). */
+struct mmn_lockdep_map;
+struct mmn_lockdep_map *mmn_lockdep_map_create(struct mm_struct *mm,
+					       const char *name);
+void mmn_lockdep_map_destroy(struct mmn_lockdep_map *map);
+/* read: 0 exclusive, 1 shared, 2 shared recursive (lockdep's kinds) */
+void mmn_lockdep_map_acquire(struct mmn_lockdep_map *map, int read,
+			     const char *site);
+void mmn_lockdep_map_release(struct mmn_lockdep_map *map, const char *site);
+/* Distinct cycles the validator reported in this mm. */
+unsigned mmn_mm_lock_cycles(struct mm_struct *mm);
+
+/* A wait queue with bounded waits (wait_event, rcuwait). */
+struct mmn_waitqueue;
+struct mmn_waitqueue *mmn_waitqueue_create(struct mm_struct *mm);
+void mmn_waitqueue_destroy(struct mmn_waitqueue *wq);
+/*
+ * Sleep until cond(arg) is true. The condition is evaluated with the
+ * queue's internal lock held, so a waker that changes the state and then
+ * calls mmn_wake_up_all cannot be missed. Returns false, having logged
+ * "INFO: task ... blocked", when the mm's hung timeout passes first.
+ */
+bool mmn_wait_event(struct mmn_waitqueue *wq, bool (*cond)(void *arg),
+		    void *arg, const char *what);
+void mmn_wake_up_all(struct mmn_waitqueue *wq);
+/* Threads sleeping in mmn_wait_event on this queue right now. */
+unsigned mmn_waitqueue_sleepers(struct mmn_waitqueue *wq);
+
+/* ------------------------------------------------------------------ */
+/* Benchmark loops, compiled per variant and flavour (no harness code in
+ * the timed loop). All times from CLOCK_MONOTONIC. */
+
+/* C no-op callbacks, for the C side of the comparison. */
+const struct mmu_notifier_ops *mmn_bench_noop_ops(bool with_end);
+const struct mmu_notifier_ops *mmn_bench_failing_ops(void);
+/* iterations x (start_nonblock + end, or start_nonblock and no end when the
+ * start fails, as the OOM reaper does); returns elapsed nanoseconds. */
+unsigned long long mmn_bench_core(struct mm_struct *mm, unsigned long iterations,
+				  bool retire_ranges);
+/* The floor: the same nodes, the same indirect calls, no RCU, no checks. */
+unsigned long long mmn_bench_floor(struct mm_struct *mm, unsigned long iterations);
+/* Pin this thread to one CPU; returns 0 or an errno. */
+int mmn_pin_thread(int cpu);
+unsigned long long mmn_now_ns(void);
+
+/* ------------------------------------------------------------------ */
+/* Self tests of C components (return 0 on success) */
+int mmn_selftest_interval_tree(unsigned int seed, unsigned int nodes,
+			       unsigned int queries);
+int mmn_selftest_lockdep(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MMN_HARNESS_H */

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * hlist_rcu.h - the kernel's hlist with pprev, RCU-safe, on liburcu's
+ * publication primitives.
+ *
+ * liburcu's cds_hlist has next/prev and no del_init, but
+ * mmu_notifier_unregister() depends on hlist_del_init_rcu() and
+ * hlist_unhashed(): a subscription deleted by __mmu_notifier_release must
+ * read as unhashed so unregister does not delete it twice. The semantics
+ * follow include/linux/rculist.h and include/linux/list.h (v5.11).
+ */
+#ifndef MMN_KERNEL_HLIST_RCU_H
+#define MMN_KERNEL_HLIST_RCU_H
+
+#include <stddef.h>
+#include <urcu/pointer.h>
+#include <urcu/system.h>
+#include <urcu/compiler.h>
+
+struct hlist_node {
+	struct hlist_node *next;
+	struct hlist_node **pprev;
+};
+
+struct hlist_head {
+	struct hlist_node *first;
+};
+
+#define HLIST_HEAD_INIT		{ .first = NULL }
+#define INIT_HLIST_HEAD(ptr)	((ptr)->first = NULL)
+
+#ifndef container_of
+#define container_of(ptr, type, member) caa_container_of(ptr, type, member)
+#endif
+#define hlist_entry(ptr, type, member) container_of(ptr, type, member)
+#define hlist_entry_safe(ptr, type, member)				\
+	({ __typeof__(ptr) ____ptr = (ptr);				\
+	   ____ptr ? hlist_entry(____ptr, type, member) : NULL; })
+
+static inline void INIT_HLIST_NODE(struct hlist_node *h)
+{
+	h->next = NULL;
+	h->pprev = NULL;
+}
+
+/* A node is "unhashed" when it is on no list: pprev is cleared on del_init. */
+static inline int hlist_unhashed(const struct hlist_node *h)
+{
+	return !CMM_LOAD_SHARED(h->pprev);
+}
+
+static inline int hlist_empty(const struct hlist_head *h)
+{
+	return !CMM_LOAD_SHARED(h->first);
+}
+
+/* Publish n at the head: readers see either the old or the new first. */
+static inline void hlist_add_head_rcu(struct hlist_node *n,
+				      struct hlist_head *h)
+{
+	struct hlist_node *first = h->first;
+
+	n->next = first;
+	CMM_STORE_SHARED(n->pprev, &h->first);
+	rcu_assign_pointer(h->first, n);
+	if (first)
+		first->pprev = &n->next;
+}
+
+/* Insert n before next (used by the sorted-hlist variant). */
+static inline void hlist_add_before_rcu(struct hlist_node *n,
+					struct hlist_node *next)
+{
+	CMM_STORE_SHARED(n->pprev, next->pprev);
+	n->next = next;
+	rcu_assign_pointer(*n->pprev, n);
+	next->pprev = &n->next;
+}
+
+/* Insert n after prev (used by the sorted-hlist variant). */
+static inline void hlist_add_behind_rcu(struct hlist_node *n,
+					struct hlist_node *prev)
+{
+	n->next = prev->next;
+	CMM_STORE_SHARED(n->pprev, &prev->next);
+	rcu_assign_pointer(prev->next, n);
+	if (n->next)
+		n->next->pprev = &n->next;
+}
+
+/*
+ * Unlink n but keep n->next intact, so a reader standing on n still
+ * reaches the rest of the list; pprev is cleared so n reads as unhashed.
+ */
+static inline void hlist_del_init_rcu(struct hlist_node *n)
+{
+	if (!hlist_unhashed(n)) {
+		struct hlist_node *next = n->next;
+		struct hlist_node **pprev = n->pprev;
+
+		CMM_STORE_SHARED(*pprev, next);
+		if (next)
+			next->pprev = pprev;
+		CMM_STORE_SHARED(n->pprev, NULL);
+	}
+}
+
+/* Non-RCU unlink for lists only the lock holder walks (the deferred list). */
+static inline void hlist_del(struct hlist_node *n)
+{
+	struct hlist_node *next = n->next;
+	struct hlist_node **pprev = n->pprev;
+
+	*pprev = next;
+	if (next)
+		next->pprev = pprev;
+	n->next = NULL;
+	n->pprev = NULL;
+}
+
+static inline void hlist_add_head(struct hlist_node *n, struct hlist_head *h)
+{
+	struct hlist_node *first = h->first;
+
+	n->next = first;
+	if (first)
+		first->pprev = &n->next;
+	h->first = n;
+	n->pprev = &h->first;
+}
+
+/* The reader's walk: every load of a next pointer is an rcu_dereference. */
+#define hlist_for_each_entry_rcu(pos, head, member, ...)			\
+	for (pos = hlist_entry_safe(rcu_dereference((head)->first),	\
+				    __typeof__(*(pos)), member);		\
+	     pos;							\
+	     pos = hlist_entry_safe(rcu_dereference((pos)->member.next),	\
+				    __typeof__(*(pos)), member))
+
+#define hlist_for_each_entry_safe(pos, n, head, member)			\
+	for (pos = hlist_entry_safe((head)->first, __typeof__(*pos), member);\
+	     pos && ({ n = pos->member.next; 1; });			\
+	     pos = hlist_entry_safe(n, __typeof__(*pos), member))
+
+#endif /* MMN_KERNEL_HLIST_RCU_H */

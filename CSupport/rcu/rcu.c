@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * rcu.c - thread registration and the flavour-independent RCU entry points.
+ *
+ * A thread registers with a flavour the first time it enters a read-side
+ * section of that flavour (a TLS bit test on the fast path), and a
+ * pthread key destructor unregisters it when the thread exits, so no
+ * caller can forget either step.
+ */
+#include <dlfcn.h>
+#include "../harness/internal.h"
+
+extern const struct mmn_rcu_flavor_ops mmn_rcu_memb_ops, mmn_rcu_mb_ops,
+	mmn_rcu_qsbr_ops, mmn_rcu_bp_ops;
+
+const struct mmn_rcu_flavor_ops *const mmn_rcu_flavors[MMN_FLAVOR_COUNT] = {
+	[MMN_FLAVOR_MEMB] = &mmn_rcu_memb_ops,
+	[MMN_FLAVOR_MB] = &mmn_rcu_mb_ops,
+	[MMN_FLAVOR_QSBR] = &mmn_rcu_qsbr_ops,
+	[MMN_FLAVOR_BP] = &mmn_rcu_bp_ops,
+};
+
+static pthread_key_t mmn_rcu_exit_key;
+static pthread_once_t mmn_rcu_exit_once = PTHREAD_ONCE_INIT;
+
+static void mmn_rcu_unregister_all(void)
+{
+	struct task_struct *t = current;
+
+	for (int f = 0; f < MMN_FLAVOR_COUNT; f++) {
+		if (!(t->rcu_registered & (1u << f)))
+			continue;
+		/* qsbr must be offline to leave; the others ignore this. */
+		if (f == MMN_FLAVOR_QSBR)
+			mmn_rcu_flavors[f]->thread_offline();
+		mmn_rcu_flavors[f]->unregister_thread();
+	}
+	t->rcu_registered = 0;
+	t->qsbr_stay_online = 0;
+}
+
+static void mmn_rcu_thread_exit(void *unused)
+{
+	(void)unused;
+	mmn_rcu_unregister_all();
+}
+
+static void mmn_rcu_make_key(void)
+{
+	pthread_key_create(&mmn_rcu_exit_key, mmn_rcu_thread_exit);
+}
+
+void mmn_rcu_register_current(int flavor)
+{
+	struct task_struct *t = current;
+
+	pthread_once(&mmn_rcu_exit_once, mmn_rcu_make_key);
+	/* Any non-NULL value makes the destructor run at thread exit. */
+	pthread_setspecific(mmn_rcu_exit_key, t);
+	mmn_rcu_flavors[flavor]->register_thread();
+	t->rcu_registered |= 1u << flavor;
+	/* A new qsbr reader is online; stay offline until a section starts. */
+	if (flavor == MMN_FLAVOR_QSBR && !t->qsbr_stay_online)
+		mmn_rcu_flavors[flavor]->thread_offline();
+}
+
+void mmn_rcu_unregister_thread(void)
+{
+	mmn_rcu_unregister_all();
+}
+
+static bool mmn_rcu_inside_reader(const char *what)
+{
+	if (likely(current->srcu_depth == 0))
+		return false;
+	/* One liburcu domain: this would wait for the caller's own section. */
+	mmn_log_printf(current->mmn_mm, MMN_LOG_BUG,
+		       "BUG: %s() called inside an SRCU read-side critical section (depth %d); liburcu has one grace-period domain per flavour, so it would wait for itself",
+		       what, current->srcu_depth);
+	return true;
+}
+
+void mmn_synchronize_srcu_flavor(int flavor)
+{
+	if (mmn_rcu_inside_reader("synchronize_srcu"))
+		return;
+	mmn_rcu_flavors[flavor]->synchronize();
+}
+
+void mmn_call_srcu_flavor(int flavor, struct rcu_head *head,
+			  void (*func)(struct rcu_head *))
+{
+	struct task_struct *t = current;
+	bool offline_qsbr;
+
+	if (unlikely(!(t->rcu_registered & (1u << flavor))))
+		mmn_rcu_register_current(flavor);
+	/* call_rcu reads its per-thread queue under the read side. */
+	offline_qsbr = flavor == MMN_FLAVOR_QSBR && t->srcu_depth == 0 &&
+		       !t->qsbr_stay_online;
+	if (offline_qsbr)
+		mmn_rcu_flavors[flavor]->thread_online();
+	mmn_rcu_flavors[flavor]->call(head, func);
+	if (offline_qsbr)
+		mmn_rcu_flavors[flavor]->thread_offline();
+}
+
+void mmn_srcu_barrier_flavor(int flavor)
+{
+	struct task_struct *t = current;
+	bool offline_qsbr;
+
+	if (mmn_rcu_inside_reader("srcu_barrier"))
+		return;
+	if (unlikely(!(t->rcu_registered & (1u << flavor))))
+		mmn_rcu_register_current(flavor);
+	offline_qsbr = flavor == MMN_FLAVOR_QSBR && !t->qsbr_stay_online;
+	if (offline_qsbr)
+		mmn_rcu_flavors[flavor]->thread_online();
+	mmn_rcu_flavors[flavor]->barrier();
+	if (offline_qsbr)
+		mmn_rcu_flavors[flavor]->thread_offline();
+}
+
+/* ---- public entry points (mmn_harness.h) ---- */
+
+static bool mmn_flavor_valid(int flavor)
+{
+	return flavor >= 0 && flavor < MMN_FLAVOR_COUNT;
+}
+
+const char *mmn_flavor_name(int flavor)
+{
+	return mmn_flavor_valid(flavor) ? mmn_rcu_flavors[flavor]->name : NULL;
+}
+
+void mmn_srcu_read_lock(int flavor)
+{
+	struct task_struct *t = current;
+
+	if (!(t->rcu_registered & (1u << flavor)))
+		mmn_rcu_register_current(flavor);
+	if (flavor == MMN_FLAVOR_QSBR && t->srcu_depth == 0 &&
+	    !t->qsbr_stay_online)
+		mmn_rcu_flavors[flavor]->thread_online();
+	t->srcu_depth++;
+	mmn_rcu_flavors[flavor]->read_lock();
+}
+
+void mmn_srcu_read_unlock(int flavor)
+{
+	struct task_struct *t = current;
+
+	mmn_rcu_flavors[flavor]->read_unlock();
+	if (--t->srcu_depth == 0 && flavor == MMN_FLAVOR_QSBR) {
+		if (t->qsbr_stay_online)
+			mmn_rcu_flavors[flavor]->quiescent_state();
+		else
+			mmn_rcu_flavors[flavor]->thread_offline();
+	}
+}
+
+void mmn_synchronize_srcu(int flavor)
+{
+	mmn_synchronize_srcu_flavor(flavor);
+}
+
+void mmn_srcu_barrier(int flavor)
+{
+	mmn_srcu_barrier_flavor(flavor);
+}
+
+int mmn_srcu_depth(void)
+{
+	return current->srcu_depth;
+}
+
+void mmn_rcu_set_stay_online(int flavor, int stay_online)
+{
+	struct task_struct *t = current;
+
+	if (flavor != MMN_FLAVOR_QSBR)
+		return;
+	if (!(t->rcu_registered & (1u << flavor)))
+		mmn_rcu_register_current(flavor);
+	if (stay_online && !t->qsbr_stay_online) {
+		t->qsbr_stay_online = 1;
+		if (t->srcu_depth == 0)
+			mmn_rcu_flavors[flavor]->thread_online();
+	} else if (!stay_online && t->qsbr_stay_online) {
+		t->qsbr_stay_online = 0;
+		if (t->srcu_depth == 0)
+			mmn_rcu_flavors[flavor]->thread_offline();
+	}
+}
+
+void mmn_rcu_thread_offline(int flavor)
+{
+	mmn_rcu_set_stay_online(flavor, 0);
+}
+
+const char *mmn_urcu_library_path(void)
+{
+	static char path[512];
+	Dl_info info;
+	void *sym = dlsym(RTLD_DEFAULT, "urcu_memb_synchronize_rcu");
+
+	if (!sym || !dladdr(sym, &info) || !info.dli_fname)
+		return "unknown";
+	snprintf(path, sizeof(path), "%s", info.dli_fname);
+	return path;
+}
