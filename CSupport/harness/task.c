@@ -36,6 +36,8 @@ void mmn_task_set_comm(const char *comm)
 {
 	snprintf(current->comm, sizeof(current->comm), "%s",
 		 comm ? comm : "");
+	/* lockdep's reports name the task the same way */
+	mmn_lockdep_set_thread_name(current->comm);
 }
 
 void mmn_assign_thread_index(void)

@@ -1,0 +1,150 @@
+import CSupport
+
+/// Which of `mmu_notifier_ops`' callbacks a driver implements.
+///
+/// The kernel tests each entry for NULL, and the fixes depend on it (the
+/// merged fix calls end on every subscription that *has* one, and WARNs
+/// when a start that can fail comes with an end), so a driver states its
+/// set explicitly.
+public struct NotifierCallbacks: OptionSet, Sendable, Hashable {
+  public let rawValue: UInt8
+  public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+  public static let invalidateRangeStart = NotifierCallbacks(rawValue: 1 << 0)
+  public static let invalidateRangeEnd = NotifierCallbacks(rawValue: 1 << 1)
+  public static let invalidateRange = NotifierCallbacks(rawValue: 1 << 2)
+  public static let release = NotifierCallbacks(rawValue: 1 << 3)
+
+  public static let startAndEnd: NotifierCallbacks = [.invalidateRangeStart, .invalidateRangeEnd]
+}
+
+/// The `struct mmu_notifier_range` a callback receives. A view, valid
+/// only during the callback.
+public struct NotifierRange {
+  @usableFromInline let raw: UnsafePointer<mmu_notifier_range>
+
+  @inlinable init(_ raw: UnsafePointer<mmu_notifier_range>) { self.raw = raw }
+
+  @inlinable public var start: UInt { raw.pointee.start }
+  /// Exclusive, as in the kernel.
+  @inlinable public var end: UInt { raw.pointee.end }
+  @inlinable public var isBlockable: Bool { mmn_range_blockable(raw) }
+  @inlinable public var event: mmu_notifier_event { raw.pointee.event }
+  /// The harness's identity for this invalidation (one per start/end pair).
+  @inlinable public var id: UInt64 { raw.pointee.mmn_id }
+
+  @inlinable public func overlaps(start: UInt, end: UInt) -> Bool {
+    start < self.end && self.start < end
+  }
+}
+
+/// A driver subscribed to an mm's hlist (`struct mmu_notifier`).
+///
+/// Callbacks run on whichever thread invalidates, inside an SRCU read-side
+/// section; a callback for a non-blockable range must not sleep. `start`
+/// returns 0 or a negative errno (only `-EAGAIN` in a non-blockable range
+/// is legal).
+public protocol Notifier: AnyObject, Sendable {
+  /// The callbacks this driver implements: the non-NULL entries of its ops.
+  var callbacks: NotifierCallbacks { get }
+  /// The prefix the kernel log names this driver's callbacks with,
+  /// e.g. `kvm_mmu_notifier` prints as `kvm_mmu_notifier_invalidate_range_start`.
+  var symbol: String { get }
+  func invalidateRangeStart(_ range: NotifierRange) -> Int32
+  func invalidateRangeEnd(_ range: NotifierRange)
+  func invalidateRange(start: UInt, end: UInt)
+  func release()
+}
+
+extension Notifier {
+  public func invalidateRangeStart(_ range: NotifierRange) -> Int32 { 0 }
+  public func invalidateRangeEnd(_ range: NotifierRange) {}
+  public func invalidateRange(start: UInt, end: UInt) {}
+  public func release() {}
+}
+
+/// What a subscription's C context points to. Retained once by the
+/// subscription, released after its last possible callback.
+final class NotifierBox {
+  let notifier: any Notifier
+  init(_ notifier: any Notifier) { self.notifier = notifier }
+}
+
+/// The C side calls these; each recovers its driver with one load (the word
+/// before the `struct mmu_notifier`) and calls it without retaining,
+/// allocating or locking.
+enum NotifierTrampolines {
+  @inline(__always)
+  static func box(_ mn: OpaquePointer?) -> Unmanaged<NotifierBox> {
+    Unmanaged<NotifierBox>.fromOpaque(mmn_notifier_ctx(mn).unsafelyUnwrapped)
+  }
+
+  static let start: @convention(c) (OpaquePointer?, UnsafePointer<mmu_notifier_range>?) -> Int32 = {
+    mn, range in
+    box(mn)._withUnsafeGuaranteedRef {
+      $0.notifier.invalidateRangeStart(NotifierRange(range.unsafelyUnwrapped))
+    }
+  }
+
+  static let end: @convention(c) (OpaquePointer?, UnsafePointer<mmu_notifier_range>?) -> Void = {
+    mn, range in
+    box(mn)._withUnsafeGuaranteedRef {
+      $0.notifier.invalidateRangeEnd(NotifierRange(range.unsafelyUnwrapped))
+    }
+  }
+
+  static let invalidateRange: @convention(c) (OpaquePointer?, OpaquePointer?, UInt, UInt) -> Void =
+    { mn, _, start, end in
+      box(mn)._withUnsafeGuaranteedRef { $0.notifier.invalidateRange(start: start, end: end) }
+    }
+
+  static let release: @convention(c) (OpaquePointer?, OpaquePointer?) -> Void = { mn, _ in
+    box(mn)._withUnsafeGuaranteedRef { $0.notifier.release() }
+  }
+
+  static let releaseContext: @convention(c) (UnsafeMutableRawPointer?) -> Void = { ctx in
+    Unmanaged<AnyObject>.fromOpaque(ctx.unsafelyUnwrapped).release()
+  }
+
+  static func ops(for callbacks: NotifierCallbacks) -> mmu_notifier_ops {
+    var ops = mmu_notifier_ops()
+    if callbacks.contains(.invalidateRangeStart) { ops.invalidate_range_start = start }
+    if callbacks.contains(.invalidateRangeEnd) { ops.invalidate_range_end = end }
+    if callbacks.contains(.invalidateRange) { ops.invalidate_range = invalidateRange }
+    if callbacks.contains(.release) { ops.release = release }
+    return ops
+  }
+}
+
+/// A driver subscribed to an address interval (`struct mmu_interval_notifier`).
+public protocol IntervalNotifier: AnyObject, Sendable {
+  var symbol: String { get }
+  /// Return false only for "would block" in a non-blockable range. Drivers
+  /// call `interval.setSeq(currentSeq)` under their own lock.
+  func invalidate(_ interval: IntervalRef, range: NotifierRange, currentSeq: UInt) -> Bool
+}
+
+/// A `struct mmu_interval_notifier` seen from a callback.
+public struct IntervalRef {
+  let raw: OpaquePointer
+  /// `mmu_interval_set_seq`
+  public func setSeq(_ seq: UInt) { mmn_interval_set_seq(raw, seq) }
+}
+
+final class IntervalBox {
+  let notifier: any IntervalNotifier
+  init(_ notifier: any IntervalNotifier) { self.notifier = notifier }
+}
+
+enum IntervalTrampolines {
+  static let invalidate:
+    @convention(c) (OpaquePointer?, UnsafePointer<mmu_notifier_range>?, UInt) -> Bool = {
+      ins, range, seq in
+      Unmanaged<IntervalBox>.fromOpaque(mmn_interval_notifier_ctx(ins).unsafelyUnwrapped)
+        ._withUnsafeGuaranteedRef {
+          $0.notifier.invalidate(
+            IntervalRef(raw: ins.unsafelyUnwrapped), range: NotifierRange(range.unsafelyUnwrapped),
+            currentSeq: seq)
+        }
+    }
+}

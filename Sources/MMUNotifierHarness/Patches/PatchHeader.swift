@@ -1,0 +1,138 @@
+// The metadata block at the top of a variant patch.
+//
+//     Variant: upstream-fix
+//     Upstream: 1234567890ab ("mm/mmu_notifier: …")
+//     Seed: upstream-fix.seed
+//     Summary: end every range whose start succeeded
+//
+//     Free text: why the fix, what it changes, links. Anything goes here.
+//
+//     diff --git a/CSupport/port/original/mmu_notifier.c b/CSupport/port/original/mmu_notifier.c
+//     …
+//
+// The header is `Key: value` lines up to the first blank line. Keys match
+// `[A-Za-z][A-Za-z0-9-]*` and are compared case-insensitively (as in mail
+// headers); unknown keys are allowed and ignored, repeated keys are refused.
+// Values are trimmed and may not contain control characters (a "\r" there
+// almost always means CRLF line endings, which would also break the diff).
+
+/// The required metadata of one variant patch.
+struct PatchHeader: Sendable, Equatable {
+  var variant: String
+  var upstream: String
+  var seed: String
+  var summary: String
+
+  static let requiredKeys = ["Variant", "Upstream", "Seed", "Summary"]
+
+  /// Parses the header starting at line 0 of `lines`; returns it and the
+  /// index of the first line after the blank line that ends it.
+  static func parse(lines: [[UInt8]], source: String) throws -> (header: PatchHeader, next: Int) {
+    var values: [String: (key: String, value: String, line: Int)] = [:]
+    var index = 0
+    while true {
+      guard index < lines.count else {
+        throw PatchError(
+          .malformedPatch,
+          "\(source):\(max(index, 1)): the header must be followed by a blank line and a diff")
+      }
+      let line = lines[index]
+      index += 1
+      if line.isEmpty { break }
+      guard let text = PatchText.strictUTF8(line), let field = splitField(text) else {
+        throw PatchError(
+          .malformedPatch,
+          "\(source):\(index): expected a `Key: value` header line or the blank line that ends the header, found \(PatchText.quoted(line))"
+        )
+      }
+      let normalizedKey = field.key.lowercased()
+      if let earlier = values[normalizedKey] {
+        throw PatchError(
+          .invalidHeader,
+          "\(source):\(index): header key `\(field.key)` repeats line \(earlier.line)")
+      }
+      if field.value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        throw PatchError(
+          .invalidHeader,
+          "\(source):\(index): the value of `\(field.key)` contains a control character (CRLF line endings?)"
+        )
+      }
+      values[normalizedKey] = (field.key, field.value, index)
+    }
+
+    func required(_ key: String) throws -> String {
+      guard let entry = values[key.lowercased()] else {
+        throw PatchError(
+          .invalidHeader,
+          "\(source): missing required header key `\(key):` (a patch starts with Variant:, Upstream:, Seed: and Summary: lines, then a blank line)"
+        )
+      }
+      guard !entry.value.isEmpty else {
+        throw PatchError(.invalidHeader, "\(source):\(entry.line): header key `\(key):` is empty")
+      }
+      return entry.value
+    }
+
+    let header = PatchHeader(
+      variant: try required("Variant"), upstream: try required("Upstream"),
+      seed: try required("Seed"), summary: try required("Summary"))
+    if let problem = VariantIdentifier.problem(with: header.variant) {
+      let line = values["variant"].map { ":\($0.line)" } ?? ""
+      throw PatchError(.invalidHeader, "\(source)\(line): Variant `\(header.variant)` \(problem)")
+    }
+    return (header, index)
+  }
+
+  /// `Key: value` with the key syntax above; nil for anything else.
+  private static func splitField(_ text: String) -> (key: String, value: String)? {
+    guard let colon = text.firstIndex(of: ":") else { return nil }
+    let key = text[..<colon]
+    guard let first = key.unicodeScalars.first, isASCIILetter(first),
+      key.unicodeScalars.allSatisfy({ isASCIILetter($0) || isASCIIDigit($0) || $0 == "-" })
+    else { return nil }
+    let value = text[text.index(after: colon)...].trimmingSpacesAndTabs()
+    return (String(key), value)
+  }
+
+  private static func isASCIILetter(_ scalar: Unicode.Scalar) -> Bool {
+    ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
+  }
+
+  private static func isASCIIDigit(_ scalar: Unicode.Scalar) -> Bool {
+    ("0"..."9").contains(scalar)
+  }
+}
+
+/// Rules for variant ids, which become directory names and C identifiers.
+enum VariantIdentifier {
+  static let original = "original"
+
+  /// Why `id` is not a valid variant id (`^[a-z][a-z0-9-]{0,39}$`, not
+  /// `original`), or nil if it is.
+  static func problem(with id: String) -> String? {
+    if id == original { return "is reserved for the unpatched port" }
+    let scalars = Array(id.unicodeScalars)
+    guard let first = scalars.first, ("a"..."z").contains(first), scalars.count <= 40,
+      scalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" })
+    else {
+      return "is invalid: it must match ^[a-z][a-z0-9-]{0,39}$"
+    }
+    return nil
+  }
+
+  /// The C identifier used in wrapper and registry names. Ids contain no
+  /// `_`, so this is one-to-one.
+  static func symbol(for id: String) -> String {
+    id.replacingOccurrences(of: "-", with: "_")
+  }
+}
+
+extension Substring {
+  fileprivate func trimmingSpacesAndTabs() -> String {
+    let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+    guard let start = firstIndex(where: { !isBlank($0) }),
+      let end = lastIndex(where: { !isBlank($0) })
+    else { return "" }
+    return String(self[start...end])
+  }
+}

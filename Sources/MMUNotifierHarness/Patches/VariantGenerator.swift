@@ -1,0 +1,162 @@
+// Computes, entirely in memory, every file that original/ + patches/ imply:
+// the variant directories, the per-variant per-flavour wrapper translation
+// units and the registry. `apply` writes this; `verify` compares disk with it.
+
+/// Fixed paths and names of the port's layout (other code relies on them).
+enum PortLayout {
+  static let originalDirectory = "CSupport/port/original"
+  static let variantsDirectory = "CSupport/port/variants"
+  static let buildDirectory = "CSupport/port/build"
+  static let patchesDirectory = "patches"
+  static let registryPath = "CSupport/port/build/registry.c"
+  /// liburcu flavours, in the order their wrappers are listed.
+  static let rcuFlavors = ["memb", "mb", "qsbr", "bp"]
+
+  static let originalSummary = "the v5.11 core as released: no end after a failed start"
+  static let originalUpstream = "v5.11 mm/mmu_notifier.c (blob 61ee40ed804e)"
+  static let originalSeed = "-"
+
+  static func variantDirectory(_ id: String) -> String { "\(variantsDirectory)/\(id)" }
+
+  static func wrapperPath(symbol: String, flavor: String) -> String {
+    "\(buildDirectory)/\(symbol)__\(flavor).c"
+  }
+
+  /// Port file names end up inside `#include "…"` and as paths on disk, so
+  /// only a conservative character set is accepted.
+  static func fileNameProblem(_ name: String) -> String? {
+    let scalars = Array(name.unicodeScalars)
+    func allowed(_ scalar: Unicode.Scalar, first: Bool) -> Bool {
+      ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+        || scalar == "_" || (!first && (scalar == "." || scalar == "-"))
+    }
+    guard let first = scalars.first, allowed(first, first: true), scalars.count <= 128,
+      scalars.dropFirst().allSatisfy({ allowed($0, first: false) })
+    else {
+      return "has a file name outside [A-Za-z0-9_][A-Za-z0-9._-]* (at most 128 characters)"
+    }
+    return nil
+  }
+
+  /// Byte-wise name order, independent of locale and Unicode collation.
+  static func sortedByName(_ names: some Sequence<String>) -> [String] {
+    names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+  }
+}
+
+/// Everything generated from original/ + patches/.
+struct GeneratedPort: Sendable {
+  struct Variant: Sendable {
+    var id: String
+    var symbol: String
+    var summary: String
+    var upstream: String
+    var seed: String
+    /// `patches/NNNN-ID.patch`, or nil for the original.
+    var patchPath: String?
+    /// The variant's files: name -> bytes (for the original, original/ itself).
+    var files: [String: [UInt8]]
+    var notes: [String]
+  }
+
+  /// The original first, then one per patch in patch file name order.
+  var variants: [Variant]
+  /// Every generated file: repository-relative path -> exact bytes.
+  var files: [String: [UInt8]]
+
+  /// Builds the expected tree from the original's files and the patch files
+  /// (`patches/NAME` -> bytes). Throws on the first invalid patch.
+  static func compute(originalFiles: [String: [UInt8]], patchFiles: [String: [UInt8]]) throws
+    -> GeneratedPort
+  {
+    for name in originalFiles.keys {
+      if let problem = PortLayout.fileNameProblem(name) {
+        throw PatchError(
+          .repositoryLayout, "\(PortLayout.originalDirectory)/\(name) \(problem)")
+      }
+    }
+    var variants = [
+      Variant(
+        id: VariantIdentifier.original, symbol: VariantIdentifier.original,
+        summary: PortLayout.originalSummary, upstream: PortLayout.originalUpstream,
+        seed: PortLayout.originalSeed, patchPath: nil, files: originalFiles, notes: [])
+    ]
+    var patchPathByVariant: [String: String] = [:]
+    for patchPath in PortLayout.sortedByName(patchFiles.keys) {
+      guard let bytes = patchFiles[patchPath] else { continue }
+      let patch = try VariantPatch.parse(bytes: bytes, relativePath: patchPath)
+      let id = patch.header.variant
+      if let other = patchPathByVariant[id] {
+        throw PatchError(
+          .variantCollision,
+          "\(patchPath): variant id `\(id)` is already used by \(other); pick another id")
+      }
+      patchPathByVariant[id] = patchPath
+      let (files, notes) = try patch.apply(to: originalFiles)
+      variants.append(
+        Variant(
+          id: id, symbol: VariantIdentifier.symbol(for: id), summary: patch.header.summary,
+          upstream: patch.header.upstream, seed: patch.header.seed, patchPath: patchPath,
+          files: files, notes: notes))
+    }
+
+    var generated: [String: [UInt8]] = [:]
+    for variant in variants {
+      if variant.patchPath != nil {
+        for (name, bytes) in variant.files {
+          generated["\(PortLayout.variantDirectory(variant.id))/\(name)"] = bytes
+        }
+      }
+      for flavor in PortLayout.rcuFlavors {
+        generated[PortLayout.wrapperPath(symbol: variant.symbol, flavor: flavor)] =
+          PatchText.bytes(wrapperSource(for: variant, flavor: flavor))
+      }
+    }
+    generated[PortLayout.registryPath] = PatchText.bytes(registrySource(for: variants))
+    return GeneratedPort(variants: variants, files: generated)
+  }
+
+  /// The translation unit that builds one variant with one RCU flavour: it
+  /// #includes the variant's `.c` files, so what is compiled is exactly the
+  /// variant directory (original + patch) and nothing else.
+  static func wrapperSource(for variant: Variant, flavor: String) -> String {
+    let origin: String
+    let sourceDirectory: String
+    if let patchPath = variant.patchPath {
+      origin = patchPath
+      sourceDirectory = "../variants/\(variant.id)"
+    } else {
+      origin = PortLayout.originalDirectory
+      sourceDirectory = "../original"
+    }
+    var text = "/* Generated by `mmn-harness patches apply` from \(origin); do not edit. */\n"
+    text += "#define MMN_VARIANT_SYM \(variant.symbol)\n"
+    text += "#include \"../../rcu/flavor_\(flavor).h\"\n"
+    for name in PortLayout.sortedByName(variant.files.keys) where name.hasSuffix(".c") {
+      text += "#include \"\(sourceDirectory)/\(name)\"\n"
+    }
+    text += "#include \"../../harness/core_table.h\"\n"
+    return text
+  }
+
+  static func registrySource(for variants: [Variant]) -> String {
+    var text = "/* Generated by `mmn-harness patches apply`; do not edit. */\n"
+    text += "#include \"../../harness/registry.h\"\n\n"
+    for variant in variants {
+      text += "MMN_DECLARE_CORES(\(variant.symbol));\n"
+    }
+    text += "\nconst struct mmn_variant mmn_variants[] = {\n"
+    for variant in variants {
+      let fields = [
+        PatchText.cStringLiteral(variant.id), variant.symbol,
+        PatchText.cStringLiteral(variant.summary), PatchText.cStringLiteral(variant.upstream),
+        PatchText.cStringLiteral(variant.seed), PatchText.cStringLiteral(variant.patchPath ?? ""),
+      ]
+      text += "\tMMN_VARIANT(\(fields.joined(separator: ", "))),\n"
+    }
+    text += "};\n"
+    text +=
+      "const unsigned int mmn_variant_count = sizeof(mmn_variants) / sizeof(mmn_variants[0]);\n"
+    return text
+  }
+}

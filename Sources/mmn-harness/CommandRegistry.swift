@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The subcommands, in the order `--help` lists them.
+enum CommandRegistry {
+  static let subcommands: [ParsableCommand.Type] = [
+    Info.self,
+    Run.self,
+    PatchesCommand.self,
+  ]
+}

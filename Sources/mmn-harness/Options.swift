@@ -1,0 +1,59 @@
+import ArgumentParser
+import MMUNotifierHarness
+
+/// Option values are parsed by the library so that every command refuses a
+/// bad name the same way: one line naming the valid choices.
+enum OptionParsing {
+  static func list(_ raw: String) -> [String] {
+    raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+      !$0.isEmpty
+    }
+  }
+
+  static func flavors(_ raw: String?) throws -> [RCUFlavor] {
+    guard let raw else { return RCUFlavor.allCases }
+    if raw == "all" { return RCUFlavor.allCases }
+    return try list(raw).map { name in try wrap { try RCUFlavor.named(name) } }
+  }
+
+  static func flavor(_ raw: String) throws -> RCUFlavor {
+    try wrap { try RCUFlavor.named(raw) }
+  }
+
+  static func variants(_ raw: String?) throws -> [Variant] {
+    guard let raw, raw != "all" else { return Variant.all }
+    return try list(raw).map { name in try wrap { try Variant.named(name) } }
+  }
+
+  static func variant(_ raw: String) throws -> Variant {
+    try wrap { try Variant.named(raw) }
+  }
+
+  /// An integer option with an inclusive range.
+  static func bounded(_ value: Int, _ option: String, _ range: ClosedRange<Int>) throws -> Int {
+    guard range.contains(value) else {
+      throw ValidationError(
+        "\(option) \(value) is out of range; valid: \(range.lowerBound)...\(range.upperBound)")
+    }
+    return value
+  }
+
+  static func oneOf(_ value: String, _ option: String, _ valid: [String]) throws -> String {
+    guard valid.contains(value) else {
+      throw ValidationError(
+        "unknown \(option) '\(value)'; valid: \(valid.joined(separator: ", "))")
+    }
+    return value
+  }
+
+  static func wrap<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as HarnessInputError {
+      throw ValidationError(error.description)
+    }
+  }
+}
+
+/// `--format`, shared by the commands that print results.
+enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
+  case text, json, markdown, csv
+}

@@ -1,0 +1,201 @@
+import ArgumentParser
+import Foundation
+import MMUNotifierHarness
+
+/// `mmn-harness patches …`: the variants are patches against the original
+/// port; these subcommands apply, list and verify them.
+struct PatchesCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "patches",
+    abstract: "Apply, list and verify the variant patches in patches/.",
+    discussion: """
+      Every variant of the core is one unified diff in patches/, named NNNN-ID.patch, \
+      against CSupport/port/original. To add a variant: put its patch into patches/, run \
+      `mmn-harness patches apply patches/NNNN-ID.patch`, rebuild. `verify` regenerates \
+      everything in memory and checks that CSupport/port/variants and CSupport/port/build \
+      are exactly original + patches.
+      """,
+    subcommands: [Verify.self, Apply.self, List.self]
+  )
+
+  /// `--root DIR`, shared by every subcommand.
+  struct RootOption: ParsableArguments {
+    @Option(
+      name: .long,
+      help: ArgumentHelp(
+        "The mmn-harness checkout (default: found from the current directory).",
+        valueName: "dir"))
+    var root: String?
+
+    func resolve() throws -> URL {
+      if let root {
+        let url = PatchesCommand.absoluteURL(root)
+        guard PatchesCommand.hasOriginalPort(url) else {
+          throw PatchesCommand.failure("--root \(root) has no CSupport/port/original/ directory")
+        }
+        return url
+      }
+      guard let located = RepositoryRoot.locate(from: nil) else {
+        throw PatchesCommand.failure(
+          "cannot find the mmn-harness checkout from \(FileManager.default.currentDirectoryPath); pass --root DIR"
+        )
+      }
+      return located
+    }
+  }
+
+  struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Check that variants/ and build/ are exactly original + patches (exit 1 on drift).")
+
+    @OptionGroup var location: RootOption
+
+    func run() throws {
+      try PatchesCommand.reportingErrors {
+        let root = try location.resolve()
+        let variants = try PatchSet.list(root: root)
+        let drifts = try PatchSet.verify(root: root)
+        for variant in variants {
+          let own = drifts.filter { $0.variant == variant.variant }
+          if own.isEmpty {
+            print("ok  \(variant.variant)  \(variant.source)")
+          }
+          for drift in own {
+            print("drift  \(variant.variant)  \(drift)")
+          }
+          for note in variant.notes {
+            print("    note: \(note)")
+          }
+        }
+        let known = Set(variants.map(\.variant))
+        for drift in drifts where drift.variant.map({ !known.contains($0) }) ?? true {
+          print("drift  -  \(drift)")
+        }
+        guard drifts.isEmpty else {
+          print(
+            "\(drifts.count) file(s) differ from original + patches; regenerate with `mmn-harness patches apply patches/NNNN-ID.patch` (or `apply --all`)"
+          )
+          throw ExitCode(1)
+        }
+      }
+    }
+  }
+
+  struct Apply: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract:
+        "Validate a patch in patches/ and regenerate its variant, the wrappers and the registry.",
+      discussion: """
+        Nothing is written unless every patch in patches/ parses and applies. Files that \
+        already have the right bytes are not rewritten; build/*.c and variants/* that no \
+        patch accounts for are removed.
+        """
+    )
+
+    @OptionGroup var location: RootOption
+
+    @Argument(
+      help: ArgumentHelp("The patch, e.g. patches/0001-all-ends-rfc.patch.", valueName: "file"))
+    var file: String?
+
+    @Flag(name: .long, help: "Regenerate every variant instead of one patch's.")
+    var all = false
+
+    func run() throws {
+      try PatchesCommand.reportingErrors {
+        let root = try location.resolve()
+        let application: PatchApplication
+        switch (file, all) {
+        case (let file?, false):
+          application = try PatchSet.apply(patch: PatchesCommand.absoluteURL(file), root: root)
+        case (nil, true):
+          application = try PatchSet.applyAll(root: root)
+        default:
+          throw PatchesCommand.failure("give either a patch file or --all")
+        }
+        for note in application.notes {
+          print("note: \(note)")
+        }
+        for path in application.written {
+          print("wrote \(path)")
+        }
+        for path in application.removed {
+          print("removed \(path)")
+        }
+        if application.written.isEmpty && application.removed.isEmpty {
+          print("up to date: nothing to write")
+        }
+      }
+    }
+  }
+
+  struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "List the original and every variant patch, in registry order.")
+
+    @OptionGroup var location: RootOption
+
+    func run() throws {
+      try PatchesCommand.reportingErrors {
+        for variant in try PatchSet.list(root: try location.resolve()) {
+          print("\(variant.variant)  \(variant.source)  \(variant.summary)")
+          print("    upstream: \(variant.upstream)  seed: \(variant.seed)")
+          for note in variant.notes {
+            print("    note: \(note)")
+          }
+        }
+      }
+    }
+  }
+
+  /// A bad-input failure: one line on stderr, exit status 2.
+  struct Failure: Error {
+    let message: String
+  }
+
+  static func failure(_ message: String) -> Failure { Failure(message: message) }
+
+  /// Runs `body`, turning bad input into exactly one stderr line and exit
+  /// status 2, so ArgumentParser never prints usage text for a bad patch.
+  static func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+      try body()
+    } catch let exit as ExitCode {
+      throw exit
+    } catch let error as PatchError {
+      printError(error.description)
+      throw ExitCode(2)
+    } catch let error as Failure {
+      printError(error.message)
+      throw ExitCode(2)
+    } catch {
+      printError(String(describing: error))
+      throw ExitCode(2)
+    }
+  }
+
+  private static func printError(_ message: String) {
+    // Flush stdout first so the error line comes after what was printed;
+    // fflush(nil) flushes every stream without touching the global `stdout`.
+    fflush(nil)
+    let oneLine = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+    FileHandle.standardError.write(Data("mmn-harness: error: \(oneLine)\n".utf8))
+  }
+
+  /// A path argument as given on the command line, relative to the current directory.
+  static func absoluteURL(_ path: String) -> URL {
+    let expanded = NSString(string: path).expandingTildeInPath
+    if expanded.hasPrefix("/") {
+      return URL(fileURLWithPath: expanded).standardizedFileURL
+    }
+    return URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
+      .appendingPathComponent(expanded).standardizedFileURL
+  }
+
+  static func hasOriginalPort(_ root: URL) -> Bool {
+    var isDirectory: ObjCBool = false
+    return FileManager.default.fileExists(
+      atPath: root.appendingPathComponent("CSupport/port/original").path,
+      isDirectory: &isDirectory) && isDirectory.boolValue
+  }
+}
