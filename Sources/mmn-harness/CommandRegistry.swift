@@ -5,6 +5,11 @@ enum CommandRegistry {
   static let subcommands: [ParsableCommand.Type] = [
     Info.self,
     Run.self,
+    CompareCommand.self,
+    ScenariosCommand.self,
+    VariantsCommand.self,
+    BenchCommand.self,
+    StressCommand.self,
     PatchesCommand.self,
   ]
 }
