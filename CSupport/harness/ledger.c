@@ -22,6 +22,7 @@ enum mmn_entry_state {
 	MMN_ENTRY_NO_START,	/* an end arrived with no start at all */
 	MMN_ENTRY_RELEASED,	/* ->release closed it */
 	MMN_ENTRY_REMOVED,	/* the subscription was unlinked with it open */
+	MMN_ENTRY_NOTHING_OWED,	/* start succeeded, but the driver has no end */
 };
 
 /* One (range, subscription) pair; on the range's list and the sub's list. */
@@ -151,7 +152,13 @@ static void mmn_ledger_start(struct mmn_subscription *sub,
 	sub->counts.starts++;
 	if (ret)
 		sub->counts.starts_failed++;
-	e->state = ret ? MMN_ENTRY_START_FAILED : MMN_ENTRY_STARTED;
+	/* a start-only notifier is owed nothing: it has no end to receive */
+	if (ret)
+		e->state = MMN_ENTRY_START_FAILED;
+	else if (sub->driver_ops.invalidate_range_end)
+		e->state = MMN_ENTRY_STARTED;
+	else
+		e->state = MMN_ENTRY_NOTHING_OWED;
 	pthread_mutex_unlock(&l->lock);
 }
 
@@ -177,6 +184,7 @@ static void mmn_ledger_end(struct mmn_subscription *sub,
 			e->state = MMN_ENTRY_ENDED;
 			break;
 		case MMN_ENTRY_ENDED:
+		case MMN_ENTRY_NOTHING_OWED:
 			sub->counts.duplicate_ends++;
 			break;
 		case MMN_ENTRY_START_FAILED:

@@ -350,3 +350,8 @@ const char *mmn_ksym(const struct mmu_notifier *subscription, const void *fn)
 	snprintf(buf, sizeof(buf), "%s_%s", sub->symbol, slot);
 	return buf;
 }
+
+void mmn_debug_poison(struct mmn_subscription *sub)
+{
+	__atomic_store_n(&sub->poison, MMN_POISON, __ATOMIC_RELEASE);
+}

@@ -430,6 +430,16 @@ int mmn_pin_thread(int cpu);
 unsigned long long mmn_now_ns(void);
 
 /* ------------------------------------------------------------------ */
+/* Test hooks */
+
+/*
+ * Poison a live subscription as a free would, without freeing it: the
+ * positive control for the poison check (a reader that reaches it must be
+ * counted in poison_seen). Only for subscriptions registered with the ledger.
+ */
+void mmn_debug_poison(struct mmn_subscription *sub);
+
+/* ------------------------------------------------------------------ */
 /* Self tests of C components (return 0 on success) */
 int mmn_selftest_interval_tree(unsigned int seed, unsigned int nodes,
 			       unsigned int queries);

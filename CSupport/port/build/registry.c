@@ -2,8 +2,22 @@
 #include "../../harness/registry.h"
 
 MMN_DECLARE_CORES(original);
+MMN_DECLARE_CORES(all_ends_rfc);
+MMN_DECLARE_CORES(reject_multi);
+MMN_DECLARE_CORES(oom_always_end);
+MMN_DECLARE_CORES(upstream_fix);
+MMN_DECLARE_CORES(sorted_undo);
+MMN_DECLARE_CORES(prefix_undo);
+MMN_DECLARE_CORES(itree_unwind);
 
 const struct mmn_variant mmn_variants[] = {
 	MMN_VARIANT("original", original, "the v5.11 core as released: no end after a failed start", "v5.11 mm/mmu_notifier.c (blob 61ee40ed804e)", "-", ""),
+	MMN_VARIANT("all-ends-rfc", all_ends_rfc, "after a failed non-blockable start, call every end, the failing notifier's included", "<20190724152858.GB28493@ziepe.ca> (RFC, not merged)", "002_2e4371b40a893f76.txt", "patches/0001-all-ends-rfc.patch"),
+	MMN_VARIANT("reject-multi", reject_multi, "a sticky multiple_subscriptions flag makes every non-blockable start fail before any start runs", "<20190807191627.GA3008@ziepe.ca> (stopgap, not merged)", "003_ca841901b99bca84.txt", "patches/0002-reject-multi.patch"),
+	MMN_VARIANT("oom-always-end", oom_always_end, "the core is unchanged; the OOM reaper calls end even when start failed", "<20210310213117.1444147-1-seanjc@google.com> (v1, not merged)", "001_ba694162e1675543.txt", "patches/0003-oom-always-end.patch"),
+	MMN_VARIANT("upstream-fix", upstream_fix, "WARN if a failing start has an end; after any failure, end every subscription that has one", "c2655835fd8cabdfe7dab737253de3ffb88da126 (mainline v5.12; <20210311180057.1582638-1-seanjc@google.com>)", "000_871c1dbad972686f.txt", "patches/0004-upstream-fix.patch"),
+	MMN_VARIANT("sorted-undo", sorted_undo, "hlist sorted by address; at the first failure stop, and end only subscriptions below the failed one", "<20190724192155.GG28493@ziepe.ca>, <20210311002807.GQ444867@ziepe.ca> (idea, never posted as a patch)", "001_ba694162e1675543.txt", "patches/0005-sorted-undo.patch"),
+	MMN_VARIANT("prefix-undo", prefix_undo, "stop at the first failure, count the started subscriptions, then end that many from the current head", "none (the naive undo rejected in <20190724152858.GB28493@ziepe.ca> and <20190807191627.GA3008@ziepe.ca>)", "002_2e4371b40a893f76.txt", "patches/0006-prefix-undo.patch"),
+	MMN_VARIANT("itree-unwind", itree_unwind, "upstream-fix, plus: when the hlist fails after the interval tree succeeded, end the tree's half", "none (this project's proposal; builds on c2655835fd8c)", "-", "patches/0007-itree-unwind.patch"),
 };
 const unsigned int mmn_variant_count = sizeof(mmn_variants) / sizeof(mmn_variants[0]);

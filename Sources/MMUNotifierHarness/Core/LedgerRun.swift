@@ -16,12 +16,19 @@ public struct LedgerRun: Sendable {
   public let totals: LedgerCounts
   public let logCounts: KernelLogCounts
   public let log: [KernelLogRecord]
+  /// VMAs the OOM reaper (or munmap) unmapped, and how many there were.
+  public let reapedVMAs: Int
+  public let vmas: Int
+  /// oom_reap_task_mm attempts; nil for munmap runs.
+  public let oomAttempts: Int?
 
   /// Runs on the calling thread, which must be one the caller owns.
   public static func run(
     variant: Variant, flavor: RCUFlavor, counting: Int, failing: Int, ranges: Int, blockable: Bool
   ) -> LedgerRun {
-    let mm = MM(variant: variant, flavor: flavor)
+    // Non-blockable ranges go through the variant's own OOM reaper (one
+    // VMA per range), so caller-side variants count too.
+    let mm = MM(variant: variant, flavor: flavor, vmas: blockable ? 0 : ranges)
     var subs: [(String, Subscription, CountingNotifier?)] = []
     for i in 0..<counting {
       let n = CountingNotifier(symbol: "counting\(i)_notifier")
@@ -31,26 +38,28 @@ public struct LedgerRun: Sendable {
       let n = FailingNotifier(symbol: "failing\(i)_notifier")
       subs.append(("failing\(i)", try! mm.register(n), nil))
     }
-    for i in 0..<ranges {
-      let inv = Invalidation(mm, start: UInt(i) << 21, end: UInt(i + 1) << 21)
-      if blockable {
-        inv.start()
-        inv.end()
-      } else if inv.startNonblock() == 0 {
-        inv.end()
-      }
-      inv.retire()
+    var oom: MM.OOMResult?
+    if blockable {
+      for i in 0..<ranges { mm.munmap(start: UInt(i) << 21, end: UInt(i + 1) << 21) }
+    } else {
+      oom = mm.oomReap()
     }
     let rows = subs.map { Row(name: $0.0, ledger: $0.1.ledger, activeCount: $0.2?.activeCount) }
     let result = LedgerRun(
       variant: variant, flavor: flavor, rows: rows, totals: mm.ledgerTotals,
-      logCounts: mm.logCounts, log: mm.log)
+      logCounts: mm.logCounts, log: mm.log, reapedVMAs: mm.reapedVMAs, vmas: mm.vmaCount,
+      oomAttempts: oom?.attempts)
     for s in subs { s.1.unregister() }
     return result
   }
 
   public func text(includeLog: Bool) -> String {
-    var out = ["variant \(variant.id), flavour \(flavor.rawValue)", ""]
+    var out = [
+      "variant \(variant.id), flavour \(flavor.rawValue), "
+        + (oomAttempts.map { "OOM reaper over \(vmas) VMAs: \(reapedVMAs) reaped, \($0) attempt(s)" }
+          ?? "munmap: \(reapedVMAs) range(s) unmapped"),
+      "",
+    ]
     out.append(
       TextTable.render(
         header: [
@@ -89,6 +98,7 @@ public struct LedgerRun: Sendable {
       ),
       ("totals", .object(totals.jsonFields)),
       ("warnings", .int(Int64(logCounts.warnings))), ("bugs", .int(Int64(logCounts.bugs))),
+      ("reaped_vmas", .int(Int64(reapedVMAs))), ("total_vmas", .int(Int64(vmas))),
     ])
     o = o.adding("log", .array(log.map { .string($0.text) }))
     return o.rendered()

@@ -66,6 +66,10 @@ public final class Subscription: @unchecked Sendable {
     return LedgerCounts(c)
   }
 
+  /// Test hook: poison this live subscription as a free would (the positive
+  /// control for the poison check).
+  public func debugPoison() { mmn_debug_poison(raw) }
+
   /// `mmu_notifier_unregister`: `->release`, unlink, `synchronize_srcu`,
   /// then the harness frees (and poisons) the subscription.
   public func unregister() {
