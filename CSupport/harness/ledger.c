@@ -153,12 +153,21 @@ static void mmn_ledger_start(struct mmn_subscription *sub,
 	if (ret)
 		sub->counts.starts_failed++;
 	/* a start-only notifier is owed nothing: it has no end to receive */
-	if (ret)
+	if (ret) {
 		e->state = MMN_ENTRY_START_FAILED;
-	else if (sub->driver_ops.invalidate_range_end)
-		e->state = MMN_ENTRY_STARTED;
-	else
+	} else if (!sub->driver_ops.invalidate_range_end) {
 		e->state = MMN_ENTRY_NOTHING_OWED;
+	} else if (sub->removed) {
+		/*
+		 * A reader still standing on the unlinked node may start it;
+		 * the end walk will not find it, and after removal nothing is
+		 * owed (the driver is tearing down).
+		 */
+		e->state = MMN_ENTRY_REMOVED;
+		sub->counts.closed_by_removal++;
+	} else {
+		e->state = MMN_ENTRY_STARTED;
+	}
 	pthread_mutex_unlock(&l->lock);
 }
 

@@ -371,6 +371,20 @@ void mmn_range_init(struct mmu_notifier_range *range, struct mm_struct *mm,
 	range->mmn_id = mmn_next_range_id();
 }
 
+bool mmn_mmap_read_lock(struct mm_struct *mm)
+{
+	struct mm_struct *prev = mmn_enter(mm);
+	bool ok = mmap_read_lock(mm);
+
+	mmn_leave(prev);
+	return ok;
+}
+
+void mmn_mmap_read_unlock(struct mm_struct *mm)
+{
+	mmap_read_unlock(mm);
+}
+
 void mmn_range_retire(struct mmu_notifier_range *range)
 {
 	if (range->mmn_ledger)

@@ -301,6 +301,15 @@ void mmn_interval_set_seq(struct mmu_interval_notifier *ins,
 void mmn_range_init(struct mmu_notifier_range *range, struct mm_struct *mm,
 		    enum mmu_notifier_event event, unsigned long start,
 		    unsigned long end);
+/*
+ * A caller's hold on mmap_lock for read (bounded; false if it timed out).
+ * Kernel invalidations run under mmap_lock or the rmap locks that
+ * mm_take_all_locks() takes, so a registration (write side) never lands
+ * inside a start/end window; callers written outside the port take this.
+ */
+bool mmn_mmap_read_lock(struct mm_struct *mm);
+void mmn_mmap_read_unlock(struct mm_struct *mm);
+
 /* The range's invalidation is over: settle its ledger entries. */
 void mmn_range_retire(struct mmu_notifier_range *range);
 

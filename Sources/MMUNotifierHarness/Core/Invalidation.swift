@@ -2,17 +2,25 @@ import CSupport
 
 /// One invalidation: a `struct mmu_notifier_range` and its start/end.
 ///
-/// Use it from one thread, like the kernel's on-stack range. When it is
-/// retired (explicitly or when it goes away) the ledger settles it: any
-/// successful start still owed an end becomes a missing end.
+/// Use it from one thread, like the kernel's on-stack range. Like a kernel
+/// caller it holds `mmap_lock` for read from creation until it is retired,
+/// so a registration (which takes the write side) never lands between its
+/// start and its end. When it is retired (explicitly or when it goes away)
+/// the ledger settles it: any successful start still owed an end becomes a
+/// missing end.
 public final class Invalidation {
   public let mm: MM
   let range: UnsafeMutablePointer<mmu_notifier_range>
   private var retired = false
+  private let holdsMmapLock: Bool
 
-  public init(_ mm: MM, start: UInt, end: UInt, event: mmu_notifier_event = MMU_NOTIFY_UNMAP) {
+  public init(
+    _ mm: MM, start: UInt, end: UInt, event: mmu_notifier_event = MMU_NOTIFY_UNMAP,
+    holdMmapLock: Bool = true
+  ) {
     self.mm = mm
     range = .allocate(capacity: 1)
+    holdsMmapLock = holdMmapLock && mmn_mmap_read_lock(mm.raw)
     mmn_range_init(range, mm.raw, event, start, end)
   }
 
@@ -42,5 +50,6 @@ public final class Invalidation {
     guard !retired else { return }
     retired = true
     mmn_range_retire(range)
+    if holdsMmapLock { mmn_mmap_read_unlock(mm.raw) }
   }
 }

@@ -56,7 +56,9 @@ public struct LedgerRun: Sendable {
   public func text(includeLog: Bool) -> String {
     var out = [
       "variant \(variant.id), flavour \(flavor.rawValue), "
-        + (oomAttempts.map { "OOM reaper over \(vmas) VMAs: \(reapedVMAs) reaped, \($0) attempt(s)" }
+        + (oomAttempts.map {
+          "OOM reaper over \(vmas) VMAs: \(reapedVMAs) reaped, \($0) attempt(s)"
+        }
           ?? "munmap: \(reapedVMAs) range(s) unmapped"),
       "",
     ]
