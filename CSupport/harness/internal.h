@@ -116,6 +116,19 @@ struct mm_struct {
 	struct mmn_quarantine *quarantine;
 };
 
+/*
+ * The pseudo-lock of the mm this harness call works on (one per mm, where
+ * the kernel has one global map); a thread outside any mm gets a spare.
+ */
+extern struct mmn_pseudo_lock mmn_orphan_pseudo;
+static inline struct lockdep_map *mmn_pseudo_map(void)
+{
+	struct mm_struct *mm = current->mmn_mm;
+
+	return likely(mm) ? &mm->pseudo.map : &mmn_orphan_pseudo.map;
+}
+#define __mmu_notifier_invalidate_range_start_map (*mmn_pseudo_map())
+
 static inline bool mmap_read_trylock(struct mm_struct *mm)
 {
 	return mmn_rwsem_down_read_trylock(&mm->mmap_lock, __func__);

@@ -9,7 +9,7 @@
  */
 #include "internal.h"
 
-static struct mmn_pseudo_lock mmn_orphan_pseudo = {
+struct mmn_pseudo_lock mmn_orphan_pseudo = {
 	.map = { .name = "mmu_notifier_invalidate_range_start" },
 };
 
@@ -18,13 +18,6 @@ struct mmn_lockdep *mmn_current_lockdep(void)
 	struct mm_struct *mm = current->mmn_mm;
 
 	return mm ? mm->lockdep : NULL;
-}
-
-struct lockdep_map *mmn_pseudo_map(void)
-{
-	struct mm_struct *mm = current->mmn_mm;
-
-	return mm ? &mm->pseudo.map : &mmn_orphan_pseudo.map;
 }
 
 static void mmn_deadline(struct timespec *ts, unsigned timeout_ms)

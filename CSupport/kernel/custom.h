@@ -168,8 +168,7 @@ struct mmn_pseudo_lock {
 	char owner_comm[16];
 };
 
-struct lockdep_map *mmn_pseudo_map(void);
-#define __mmu_notifier_invalidate_range_start_map (*mmn_pseudo_map())
+/* __mmu_notifier_invalidate_range_start_map: see harness/internal.h */
 
 void mmn_pseudo_lock_acquire_slow(struct mmn_pseudo_lock *p, const char *site);
 void mmn_pseudo_lock_release_slow(struct mmn_pseudo_lock *p);
