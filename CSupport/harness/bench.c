@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* bench.c - C no-op callbacks, the C side of the benchmark's comparison. */
+#include <malloc.h>
 #include "internal.h"
 
 static int mmn_noop_start(struct mmu_notifier *mn,
@@ -46,4 +47,10 @@ const struct mmu_notifier_ops *mmn_bench_noop_ops(bool with_end)
 const struct mmu_notifier_ops *mmn_bench_failing_ops(void)
 {
 	return &mmn_failing_ops;
+}
+
+void mmn_bench_compact_heap(void)
+{
+	/* consolidates the fastbins too, so freed neighbours coalesce */
+	malloc_trim(0);
 }

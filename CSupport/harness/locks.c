@@ -178,7 +178,7 @@ bool mmn_wait_event(struct mmn_waitqueue *w, bool (*cond)(void *arg),
 	if (!cond(arg)) {
 		mmn_wait_begin(&w->wq, &wait);
 		while (!cond(arg))
-			if (!mmn_wait_step(&w->wq, &wait, "wait_event", what))
+			if (!mmn_wait_step(&w->wq, &wait, NULL, what))
 				break;
 		mmn_wait_end(&w->wq, &wait);
 	}

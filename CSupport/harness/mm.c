@@ -161,7 +161,12 @@ bool mmn_wait_step(wait_queue_head_t *wq, struct mmn_wait *w,
 	{
 		char buf[256];
 
-		snprintf(buf, sizeof(buf), "%s() in wait_event(%s)", func, what);
+		/* the port's wait_event names its caller; a driver's names itself */
+		if (func)
+			snprintf(buf, sizeof(buf), "%s() in wait_event(%s)", func,
+				 what);
+		else
+			snprintf(buf, sizeof(buf), "%s", what);
 		mmn_log_hung(mm, mmn_timeout_ms(mm), buf, NULL);
 	}
 	return false;
