@@ -129,6 +129,15 @@ static inline struct lockdep_map *mmn_pseudo_map(void)
 }
 #define __mmu_notifier_invalidate_range_start_map (*mmn_pseudo_map())
 
+/* A VMA's pages were unmapped: count the VMA the first time only, since the
+ * reaper's retries walk every VMA again. */
+static inline void mmn_vma_unmapped(struct vm_area_struct *vma)
+{
+	if (!__atomic_exchange_n(&vma->mmn_unmapped, true, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&vma->vm_mm->reaped_vmas, 1,
+				   __ATOMIC_RELAXED);
+}
+
 static inline bool mmap_read_trylock(struct mm_struct *mm)
 {
 	return mmn_rwsem_down_read_trylock(&mm->mmap_lock, __func__);

@@ -48,6 +48,7 @@ struct vm_area_struct {
 	unsigned long vm_flags;
 	void *anon_vma;
 	void *vm_file;
+	bool mmn_unmapped;	/* harness: its pages are gone (counted once) */
 };
 
 /* include/linux/sched/coredump.h */

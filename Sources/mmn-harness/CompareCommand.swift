@@ -1,7 +1,94 @@
 import ArgumentParser
+import Foundation
+import MMUNotifierHarness
 
-// Placeholder: replaced by the compare command's implementation.
+/// `mmn-harness compare`: every scenario against every core variant.
 struct CompareCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "compare", abstract: "(not built yet)")
-  func run() throws { throw ValidationError("compare is not built yet") }
+  static let configuration = CommandConfiguration(
+    commandName: "compare",
+    abstract: "Run every scenario against every core variant and print a matrix of verdicts.",
+    discussion: """
+      Each cell is one run of the real code on real RCU: a fresh mm (lock validator on), \
+      the scenario's drivers and caller, then the pairing ledger, the drivers' state and \
+      every bounded wait are measured. The verdict is derived from those metrics only: \
+      hung > BUG > lock cycle > double end > end without start > missing ends > WARN > \
+      not reaped > paired. A hang is reported once its wait passes --hung-timeout-ms.
+      """)
+
+  @Option(
+    name: .long,
+    help: "Scenarios to run, comma-separated (default: all; see `mmn-harness scenarios`).")
+  var scenario: String?
+  @Option(
+    name: .long,
+    help: "Variants to run, comma-separated (default: all; see `mmn-harness variants`).")
+  var variant: String?
+  @Option(
+    name: .long,
+    help: "Seed for every random choice a scenario makes (VMA count, which start fails first).")
+  var seed: UInt64 = ScenarioContext.defaultSeed
+  @Option(name: .long, help: "RCU flavour: memb, mb, qsbr or bp.")
+  var flavor: String = "memb"
+  @Option(name: .long, help: "text, json or markdown.")
+  var format: String = "text"
+  @Flag(
+    name: .long,
+    help: "Print each run's kernel log (pr_info, WARN, BUG, hung tasks) as dmesg would.")
+  var log = false
+  @Option(
+    name: .customLong("hung-timeout-ms"), help: "Deadline of every wait that can hang, in ms.")
+  var hungTimeoutMs: Int = Int(ScenarioContext.defaultHungTimeoutMilliseconds)
+  @Option(name: .long, help: "Runs at a time.")
+  var jobs: Int = 8
+
+  struct Plan {
+    let scenarios: [any Scenario]
+    let selection: [String]?
+    let context: ScenarioContext
+  }
+
+  /// Everything the options name, checked before anything runs.
+  func plan() throws -> Plan {
+    _ = try OptionParsing.oneOf(format, "format", ["text", "json", "markdown"])
+    let timeout = try OptionParsing.bounded(hungTimeoutMs, "--hung-timeout-ms", 10...60_000)
+    _ = try OptionParsing.bounded(jobs, "--jobs", 1...256)
+    let flavor = try OptionParsing.flavor(flavor)
+    let scenarios: [any Scenario] =
+      try scenario.map { raw in
+        try Self.unique(OptionParsing.list(raw)).map { id in
+          try OptionParsing.wrap { try ScenarioCatalog.named(id) }
+        }
+      } ?? ScenarioCatalog.all
+    var selection: [String]?
+    if let variant, variant != "all" {
+      let names = Self.unique(OptionParsing.list(variant))
+      try OptionParsing.wrap {
+        try Comparison.checkSelection(names, scenarios: ScenarioCatalog.all)
+      }
+      selection = names
+    }
+    guard !scenarios.isEmpty else { throw ValidationError("--scenario names no scenario") }
+    return Plan(
+      scenarios: scenarios, selection: selection,
+      context: ScenarioContext(
+        flavor: flavor, seed: seed, hungTimeoutMilliseconds: UInt32(timeout)))
+  }
+
+  func validate() throws { _ = try plan() }
+
+  func run() throws {
+    let plan = try plan()
+    let comparison = Comparison.run(
+      scenarios: plan.scenarios, selection: plan.selection, context: plan.context, jobs: jobs)
+    switch format {
+    case "json": print(comparison.json(includeLog: log).rendered())
+    case "markdown": print(comparison.markdown(includeLog: log))
+    default: print(comparison.text(includeLog: log))
+    }
+  }
+
+  static func unique(_ names: [String]) -> [String] {
+    var seen = Set<String>()
+    return names.filter { seen.insert($0).inserted }
+  }
 }

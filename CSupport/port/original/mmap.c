@@ -23,8 +23,7 @@ static void mmn_port_munmap(struct mm_struct *mm, unsigned long start,
 	mmu_notifier_invalidate_range_start(&range);
 	for (vma = mm->mmap; vma; vma = vma->vm_next)
 		if (vma->vm_start < end && start < vma->vm_end)
-			__atomic_fetch_add(&mm->reaped_vmas, 1,
-					   __ATOMIC_RELAXED);
+			mmn_vma_unmapped(vma);
 	mmu_notifier_invalidate_range_end(&range);
 	/* harness: this invalidation is over */
 	mmn_range_retire(&range);

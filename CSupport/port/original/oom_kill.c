@@ -10,7 +10,7 @@
 
 #define MAX_OOM_REAP_RETRIES 10
 
-/* harness: the "unmap" is a count of VMAs whose pages went away */
+/* harness: the "unmap" records that this VMA's pages went away */
 static void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 			     unsigned long addr, unsigned long end, void *details)
 {
@@ -18,7 +18,7 @@ static void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	(void)addr;
 	(void)end;
 	(void)details;
-	__atomic_fetch_add(&vma->vm_mm->reaped_vmas, 1, __ATOMIC_RELAXED);
+	mmn_vma_unmapped(vma);
 }
 
 /* v5.11 mm/madvise.c: what MADV_DONTNEED may touch */

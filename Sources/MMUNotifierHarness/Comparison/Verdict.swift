@@ -1,0 +1,96 @@
+/// A run's verdict, derived from its metrics by one rule and nothing else,
+/// so a variant that misbehaves changes its verdict.
+///
+/// The first rule that holds wins (the worst outcome first):
+/// 1. `hung`: a wait that can hang in the kernel passed its deadline.
+///    `deadlock`: the forced interleaving deadlocked (with the pseudo-lock
+///    made a real lock) — the number is the lock cycles lockdep predicted.
+/// 2. `BUG`: a `BUG_ON` was hit (KVM's count below 0).
+/// 3. `lock cycle`: the lock validator closed a cycle.
+/// 4. `double end`: a start got a second end.
+/// 5. `end without start`: an end reached a notifier whose start failed or
+///    never ran.
+/// 6. `missing ends`: a successful start was never ended (nor released).
+/// 7. `WARN`: a `WARN_ON` fired, pairing intact.
+/// 8. `not reaped`: the OOM reaper gave up although no notifier refused a
+///    start: the core refused on their behalf (Michal Hocko's objection to
+///    the 2019 stopgap).
+/// 9. `starvable`: clean, but a memslot update waited behind continuous
+///    invalidations (the cost seed 004 accepts); the number is the longest
+///    wait measured, in microseconds.
+/// 10. `paired`: every successful start got exactly one end (or a release).
+public struct Verdict: Sendable, Equatable, CustomStringConvertible {
+  public enum Kind: String, Sendable, CaseIterable {
+    case hung
+    case deadlock
+    case bug = "BUG"
+    case lockCycle = "lock cycle"
+    case doubleEnd = "double end"
+    case endWithoutStart = "end without start"
+    case missingEnds = "missing ends"
+    case warn = "WARN"
+    case notReaped = "not reaped"
+    case starvable
+    case paired
+
+    /// The short form a matrix cell uses.
+    public var short: String {
+      switch self {
+      case .endWithoutStart: "end w/o start"
+      default: rawValue
+      }
+    }
+
+    /// What the number printed beside it counts.
+    public var numberMeaning: String {
+      switch self {
+      case .hung: "waits that expired (hung-task records)"
+      case .deadlock: "lock cycles lockdep predicted for the deadlock"
+      case .bug: "BUG_ONs hit"
+      case .lockCycle: "lock cycles lockdep reported"
+      case .doubleEnd: "duplicate ends"
+      case .endWithoutStart: "ends without a successful start"
+      case .missingEnds: "successful starts never ended"
+      case .warn: "WARN_ONs fired"
+      case .notReaped: "reaped VMAs / VMAs"
+      case .starvable: "longest memslot-update wait, microseconds"
+      case .paired: "ends, each paired with its start"
+      }
+    }
+  }
+
+  public let kind: Kind
+  /// The number behind the verdict, as printed ("3", or "0/4" for not reaped).
+  public let number: String
+
+  public init(_ m: ScenarioMetrics) {
+    let oomGaveUp = m["oom_reaped"] == 0
+    if m.hung {
+      (kind, number) = (.hung, String(max(m.hungWaits, 1)))
+    } else if m["deadlocked"] == 1 {
+      (kind, number) = (.deadlock, String(m.lockCycles))
+    } else if m.bugs > 0 {
+      (kind, number) = (.bug, String(m.bugs))
+    } else if m.lockCycles > 0 {
+      (kind, number) = (.lockCycle, String(m.lockCycles))
+    } else if m.duplicateEnds > 0 {
+      (kind, number) = (.doubleEnd, String(m.duplicateEnds))
+    } else if m.endsWithoutStart > 0 {
+      (kind, number) = (.endWithoutStart, String(m.endsWithoutStart))
+    } else if m.missingEnds > 0 {
+      (kind, number) = (.missingEnds, String(m.missingEnds))
+    } else if m.warnings > 0 {
+      (kind, number) = (.warn, String(m.warnings))
+    } else if oomGaveUp && m.startsFailed == 0 {
+      (kind, number) = (.notReaped, "\(m["reaped_vmas"] ?? 0)/\(m["total_vmas"] ?? 0)")
+    } else if let wait = m["memslot_wait_us_max"], wait > 0 {
+      (kind, number) = (.starvable, "\(wait)us")
+    } else {
+      (kind, number) = (.paired, String(m.ends))
+    }
+  }
+
+  /// The matrix cell: short verdict and its number.
+  public var cell: String { "\(kind.short) \(number)" }
+  public var description: String { "\(kind.rawValue) \(number)" }
+}

@@ -1,0 +1,33 @@
+/// Found by reading the code (kernel-semantics.md section 2, modelling
+/// notes): a blockable start must not fail, but i915 v5.11 can return an
+/// unbind error there (the core WARNs). The blockable wrapper is void, so
+/// munmap still calls end. The merged fix's compensating ends run inside
+/// start as well, so KVM gets two ends for one start.
+public struct BlockableStartFailure: CoreVariantScenario {
+  public let id = "blockable-start-failure"
+  public let origin = "none (found in the code)"
+  public let setup =
+    "i915 userptr fails a blockable start with -EBUSY (illegal; WARNs) + KVM v5.11; munmap of the object's VMA"
+  public let claim =
+    "upstream-fix calls KVM's end twice (duplicate_ends, and the count goes below 0); original does not"
+
+  public init() {}
+
+  public func run(variant: Variant, context: ScenarioContext) -> ScenarioResult {
+    var rng = context.random(for: id)
+    let vmas = rng.int(in: 1...4)
+    let objectVMA = rng.int(in: 0...(vmas - 1))
+    let rig = ScenarioRig(scenario: id, variant: variant, context: context, vmas: vmas)
+    defer { rig.tearDown() }
+    let kvm = KVM(mm: rig.mm, version: .v5_11)
+    let i915 = I915Userptr(unbindError: I915Userptr.pagesPinned)
+    let object = rig.vma(objectVMA)
+    i915.addObject(start: object.start, length: object.end - object.start)
+    rig.register(inTraversalOrder: [kvm, i915])
+    rig.mm.munmap(start: object.start, end: object.end)
+    return rig.result([
+      .int("kvm_mmu_notifier_count", kvm.mmuNotifierCount),
+      .int("munmapped_vmas", rig.mm.reapedVMAs), .int("object_vma", objectVMA),
+    ])
+  }
+}

@@ -1,0 +1,227 @@
+/// A scenario: a small program (its notifiers, its caller and the order of
+/// events) that `compare` runs once per target and measures.
+///
+/// A target is usually a core variant (`targets == nil`: one result per
+/// selected `Variant`), but a scenario may key its results by any ids it
+/// names in `targets` (for example KVM versions). To make a scenario part
+/// of `compare`, add it to `ScenarioCatalog.all`.
+///
+/// Rules a scenario keeps:
+/// - `run` is called on an OS thread the harness owns (never a Swift
+///   concurrency task); it may start and join its own `KernelThread`s.
+/// - Every wait that can hang in the kernel is bounded by
+///   `context.hungTimeoutMilliseconds` and reported as `hung`; `run`
+///   returns within a bounded time and leaves no thread blocked.
+/// - Interleavings are forced with semaphores and recorded events, never
+///   with sleeps; any random choice comes from `context.random(for: id)`,
+///   so the same seed gives the same runs.
+/// - Verdicts are never written by a scenario: it reports metrics
+///   (`ScenarioMetrics`) and `Verdict` derives the verdict from them.
+public protocol Scenario: Sendable {
+  /// The CLI id, e.g. `oom-flaky-neighbour`.
+  var id: String { get }
+  /// The seed document(s) it comes from, or where it was found.
+  var origin: String { get }
+  /// What the seeds (or the issue) say should be measured.
+  var claim: String { get }
+  /// One line: the set-up.
+  var setup: String { get }
+  /// The ids results are keyed by; nil means one per core variant.
+  var targets: [String]? { get }
+  /// One run against `target` (a variant id when `targets` is nil).
+  func run(target: String, context: ScenarioContext) -> ScenarioResult
+}
+
+/// A scenario whose results are one per core variant: implement
+/// `run(variant:context:)`; `targets` and `run(target:context:)` follow.
+public protocol CoreVariantScenario: Scenario {
+  func run(variant: Variant, context: ScenarioContext) -> ScenarioResult
+}
+
+extension CoreVariantScenario {
+  public var targets: [String]? { nil }
+
+  public func run(target: String, context: ScenarioContext) -> ScenarioResult {
+    guard let variant = Variant.all.first(where: { $0.id == target }) else {
+      preconditionFailure(
+        "\(id) runs on core variants; '\(target)' is none of \(Variant.all.map(\.id))")
+    }
+    return run(variant: variant, context: context)
+  }
+}
+
+/// What every run of a comparison shares.
+public struct ScenarioContext: Sendable, Equatable {
+  public var flavor: RCUFlavor
+  /// Drives every choice a scenario makes at random; same seed, same runs.
+  public var seed: UInt64
+  /// The deadline of every wait that can hang in the kernel.
+  public var hungTimeoutMilliseconds: UInt32
+
+  public static let defaultSeed: UInt64 = 1
+  public static let defaultHungTimeoutMilliseconds: UInt32 = 250
+
+  public init(
+    flavor: RCUFlavor = .memb, seed: UInt64 = ScenarioContext.defaultSeed,
+    hungTimeoutMilliseconds: UInt32 = ScenarioContext.defaultHungTimeoutMilliseconds
+  ) {
+    self.flavor = flavor
+    self.seed = seed
+    self.hungTimeoutMilliseconds = hungTimeoutMilliseconds
+  }
+
+  /// The generator for one scenario's choices. It depends on the seed and
+  /// the scenario id only, so every target of a scenario makes the same
+  /// choices and their results compare.
+  public func random(for scenarioID: String) -> SeededRandom {
+    SeededRandom(seed: seed ^ SeededRandom.fnv1a(scenarioID))
+  }
+
+  /// How long a harness gate (a semaphore that forces an interleaving)
+  /// waits before it gives up: well past any kernel deadline, since its
+  /// expiry means the forced order could not be reached.
+  var gateTimeoutMilliseconds: Int { max(2000, Int(hungTimeoutMilliseconds) * 8) }
+}
+
+/// SplitMix64: small, fast, and the same on every platform and run (Swift's
+/// `SystemRandomNumberGenerator` and `Hasher` are not reproducible).
+public struct SeededRandom: RandomNumberGenerator, Sendable {
+  private var state: UInt64
+
+  public init(seed: UInt64) { state = seed }
+
+  public mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+
+  /// A uniform integer in `range`, reproducible across platforms (unlike
+  /// `Int.random(in:using:)`, whose algorithm is not promised).
+  public mutating func int(in range: ClosedRange<Int>) -> Int {
+    range.lowerBound + Int(next() % UInt64(range.count))
+  }
+
+  static func fnv1a(_ s: String) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in s.utf8 {
+      h ^= UInt64(b)
+      h &*= 0x100_0000_01b3
+    }
+    return h
+  }
+}
+
+/// One measured value of a run.
+public enum MetricValue: Sendable, Equatable, CustomStringConvertible {
+  case int(Int64)
+  case bool(Bool)
+
+  /// Booleans read as 0 and 1.
+  public var number: Int64 {
+    switch self {
+    case .int(let v): v
+    case .bool(let b): b ? 1 : 0
+    }
+  }
+
+  public var description: String {
+    switch self {
+    case .int(let v): String(v)
+    case .bool(let b): String(b)
+    }
+  }
+}
+
+public struct Metric: Sendable, Equatable {
+  public let name: String
+  public let value: MetricValue
+  public init(_ name: String, _ value: MetricValue) {
+    self.name = name
+    self.value = value
+  }
+  public static func int(_ name: String, _ v: some BinaryInteger) -> Metric {
+    Metric(name, .int(Int64(v)))
+  }
+  public static func bool(_ name: String, _ b: Bool) -> Metric { Metric(name, .bool(b)) }
+}
+
+/// What one run measured: the pairing ledger, the kernel log's counts, the
+/// lock validator, whether a bounded wait expired, then the scenario's own
+/// metrics in the order it reports them.
+public struct ScenarioMetrics: Sendable, Equatable {
+  public var missingEnds: UInt64 = 0
+  public var endsWithoutStart: UInt64 = 0
+  public var duplicateEnds: UInt64 = 0
+  /// `WARN_ON`s fired.
+  public var warnings: UInt64 = 0
+  /// `BUG_ON`s hit.
+  public var bugs: UInt64 = 0
+  /// A wait that can hang in the kernel passed its deadline.
+  public var hung = false
+  /// Hung-task records in the log (each an expired bounded wait).
+  public var hungWaits: UInt64 = 0
+  /// Distinct cycles the lock validator reported.
+  public var lockCycles = 0
+  public var starts: UInt64 = 0
+  public var startsFailed: UInt64 = 0
+  public var ends: UInt64 = 0
+  /// The scenario's own metrics (`reaped_vmas`, `kvm_mmu_notifier_count`...).
+  public var extra: [Metric] = []
+
+  public init() {}
+
+  /// Everything `mm` measured so far. `driverHung`: a driver's bounded
+  /// wait returned false without a log record of its own.
+  public init(mm: MM, driverHung: Bool = false, extra: [Metric] = []) {
+    let ledger = mm.ledgerTotals
+    let log = mm.logCounts
+    missingEnds = ledger.missingEnds
+    endsWithoutStart = ledger.endsWithoutStart
+    duplicateEnds = ledger.duplicateEnds
+    warnings = log.warnings
+    bugs = log.bugs
+    hungWaits = log.hung
+    hung = driverHung || log.hung > 0
+    lockCycles = mm.lockCycles
+    starts = ledger.starts
+    startsFailed = ledger.startsFailed
+    ends = ledger.ends
+    self.extra = extra
+  }
+
+  /// Every metric under its JSON name, in the order outputs print them.
+  public var all: [Metric] {
+    [
+      .int("missing_ends", missingEnds), .int("ends_without_start", endsWithoutStart),
+      .int("duplicate_ends", duplicateEnds), .int("warnings", warnings), .int("bugs", bugs),
+      .bool("hung", hung), .int("hung_waits", hungWaits), .int("lock_cycles", lockCycles),
+      .int("starts", starts), .int("starts_failed", startsFailed), .int("ends", ends),
+    ] + extra
+  }
+
+  /// A metric by its JSON name (booleans as 0/1), nil if not measured.
+  public subscript(name: String) -> Int64? {
+    all.first(where: { $0.name == name })?.value.number
+  }
+}
+
+/// One run of one scenario against one target.
+public struct ScenarioResult: Sendable {
+  public let scenario: String
+  public let target: String
+  public let metrics: ScenarioMetrics
+  /// The run's kernel log (pr_info, WARN, BUG, hung tasks, lockdep).
+  public let log: [KernelLogRecord]
+
+  public init(scenario: String, target: String, metrics: ScenarioMetrics, log: [KernelLogRecord]) {
+    self.scenario = scenario
+    self.target = target
+    self.metrics = metrics
+    self.log = log
+  }
+
+  public var verdict: Verdict { Verdict(metrics) }
+}

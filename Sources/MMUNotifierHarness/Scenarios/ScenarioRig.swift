@@ -1,0 +1,136 @@
+/// One run of a core-variant scenario: its mm (lock validator on), its
+/// subscriptions, its caller, and what it measured.
+final class ScenarioRig {
+  let scenario: String
+  let variant: Variant
+  let context: ScenarioContext
+  let mm: MM
+  private var subscriptions: [Subscription] = []
+  private var intervals: [IntervalSubscription] = []
+  /// nil until a scenario asks for the order of two or more notifiers.
+  private var traversalArranged: Bool?
+  private var oom: MM.OOMResult?
+  /// A driver's bounded wait gave up (the C waits also log it).
+  var driverHung = false
+
+  init(scenario: String, variant: Variant, context: ScenarioContext, vmas: Int) {
+    self.scenario = scenario
+    self.variant = variant
+    self.context = context
+    mm = MM(
+      variant: variant, flavor: context.flavor, vmas: vmas,
+      hungTimeoutMilliseconds: context.hungTimeoutMilliseconds, lockdep: true)
+  }
+
+  func vma(_ i: Int) -> (start: UInt, end: UInt) { mm.vmaRange(i) }
+
+  /// Registers `notifiers` so that the core's traversal visits them in this
+  /// order whatever rule the variant keeps its hlist by: in reverse for
+  /// newest-first; for an address-sorted list, by picking nodes whose
+  /// addresses ascend in the wanted order (see `registerAscending`). The
+  /// run reports whether the order was reached (`traversal_as_designed`).
+  @discardableResult
+  func register(inTraversalOrder notifiers: [any Notifier]) -> [Subscription] {
+    guard notifiers.count > 1 else {
+      let subs = notifiers.map(registerOne)
+      subscriptions.append(contentsOf: subs)
+      return subs
+    }
+    let subs: [Subscription]
+    switch TraversalRule.detect(variant: variant, flavor: context.flavor) {
+    case .newestFirst:
+      subs = Array(notifiers.reversed().map(registerOne).reversed())
+      traversalArranged = true
+    case .unknown:
+      subs = Array(notifiers.reversed().map(registerOne).reversed())
+      traversalArranged = false
+    case .ascendingAddress:
+      (subs, traversalArranged) = registerAscending(notifiers)
+    }
+    subscriptions.append(contentsOf: subs)
+    return subs
+  }
+
+  /// The allocator decides where a `struct mmu_notifier` lands (a thread's
+  /// arena may hand out recycled chunks below fresh ones), so each round
+  /// registers one more candidate node per notifier, then picks greedily
+  /// the lowest candidate of each notifier above the previous pick; the
+  /// candidates not picked are put. Candidates are registered before any
+  /// invalidation runs, so none of them is ever called.
+  private func registerAscending(_ notifiers: [any Notifier]) -> ([Subscription], Bool) {
+    var candidates = notifiers.map { _ in [Subscription]() }
+    var picked: [Subscription]?
+    for _ in 0..<32 where picked == nil {
+      for (i, notifier) in notifiers.enumerated() { candidates[i].append(registerOne(notifier)) }
+      var chain: [Subscription] = []
+      for group in candidates {
+        let floor = chain.last?.notifierAddress ?? 0
+        guard
+          let next = group.filter({ $0.notifierAddress > floor }).min(by: {
+            $0.notifierAddress < $1.notifierAddress
+          })
+        else { break }
+        chain.append(next)
+      }
+      if chain.count == notifiers.count { picked = chain }
+    }
+    let chosen = picked ?? candidates.map { $0[0] }
+    for sub in candidates.joined() where !chosen.contains(where: { $0 === sub }) { sub.put() }
+    return (chosen, picked != nil)
+  }
+
+  private func registerOne(_ notifier: any Notifier) -> Subscription {
+    do {
+      return try mm.register(notifier)
+    } catch {
+      preconditionFailure("\(scenario): mmu_notifier_register failed: \(error)")
+    }
+  }
+
+  func insertInterval(_ notifier: some IntervalNotifier, start: UInt, length: UInt)
+    -> IntervalSubscription
+  {
+    do {
+      let sub = try mm.insertInterval(notifier, start: start, length: length)
+      intervals.append(sub)
+      return sub
+    } catch {
+      preconditionFailure("\(scenario): mmu_interval_notifier_insert failed: \(error)")
+    }
+  }
+
+  /// `oom_reap_task` on a thread named like the kernel's reaper.
+  @discardableResult
+  func oomReap() -> MM.OOMResult {
+    let mm = mm
+    let result = KernelThread.run(name: "oom_reaper") { mm.oomReap() }
+    oom = result
+    return result
+  }
+
+  /// Everything measured so far, with the scenario's own metrics last.
+  func result(_ extra: [Metric] = []) -> ScenarioResult {
+    var metrics: [Metric] = []
+    if let traversalArranged { metrics.append(.bool("traversal_as_designed", traversalArranged)) }
+    if let oom {
+      metrics += [
+        .int("reaped_vmas", mm.reapedVMAs), .int("total_vmas", mm.vmaCount),
+        .bool("oom_reaped", oom.reaped), .int("oom_attempts", oom.attempts),
+      ]
+    }
+    return ScenarioResult(
+      scenario: scenario, target: variant.id,
+      metrics: ScenarioMetrics(mm: mm, driverHung: driverHung, extra: metrics + extra),
+      log: mm.log)
+  }
+
+  /// The process exits (`exit_mmap`: every notifier released, an OOM
+  /// victim reaped once more), then every driver lets go of the mm. Runs
+  /// after `result`, so nothing here is measured.
+  func tearDown() {
+    mm.exitMmap()
+    for sub in subscriptions { sub.unregister() }
+    for interval in intervals { interval.remove() }
+    mm.barrier()
+  }
+}

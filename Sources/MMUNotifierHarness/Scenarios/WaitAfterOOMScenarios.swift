@@ -1,0 +1,66 @@
+/// Scenarios where a task waits, after the OOM reaper, for a driver's
+/// count of active invalidations to fall to 0: a leaked start is a task
+/// hung for good in the kernel, a bounded wait that reports `hung` here.
+
+/// Seed 000: "the SGI UV GRU driver ... blocks and sleeps fault handlers
+/// during ...start(), and unblocks/wakes the handlers during ...end()".
+public struct GRUFaultAfterOOM: CoreVariantScenario {
+  public let id = "gru-fault-after-oom"
+  public let origin = "000_871c1dbad972686f.txt"
+  public let setup = "GRU + i915 userptr (an object over one VMA); OOM reaper, then a GRU fault"
+  public let claim = "original: the fault hangs; the fixes: it completes"
+
+  public init() {}
+
+  public func run(variant: Variant, context: ScenarioContext) -> ScenarioResult {
+    var rng = context.random(for: id)
+    let vmas = rng.int(in: 2...6)
+    let objectVMA = rng.int(in: 0...(vmas - 1))
+    let rig = ScenarioRig(scenario: id, variant: variant, context: context, vmas: vmas)
+    defer { rig.tearDown() }
+    let gru = GRU(mm: rig.mm)
+    let i915 = I915Userptr()
+    let object = rig.vma(objectVMA)
+    i915.addObject(start: object.start, length: object.end - object.start)
+    rig.register(inTraversalOrder: [gru, i915])
+    rig.oomReap()
+    let leaked = gru.msRangeActive
+    let completed = KernelThread.run(name: "gru_user") { gru.fault() }
+    rig.driverHung = !completed
+    return rig.result([
+      .int("gru_ms_range_active", leaked), .bool("gru_fault_completed", completed),
+      .int("i915_object_vma", objectVMA),
+    ])
+  }
+}
+
+/// Seeds 000 and 004: the memslot-update hang 52ac8b358b made possible and
+/// the merged fix anticipated ("failure to unblock would result in said
+/// updates being blocked indefinitely and hanging").
+public struct MemslotUpdateAfterOOM: CoreVariantScenario {
+  public let id = "memslot-update-after-oom"
+  public let origin = "000_871c1dbad972686f.txt, 004_c4bee298c4397bb3.txt"
+  public let setup = "KVM v5.15 + flaky; OOM reaper, then install_new_memslots"
+  public let claim = "original: install_new_memslots hangs; the fixes: it completes"
+
+  public init() {}
+
+  public func run(variant: Variant, context: ScenarioContext) -> ScenarioResult {
+    let p = OOMParameters(context, id)
+    let rig = ScenarioRig(scenario: id, variant: variant, context: context, vmas: p.vmas)
+    defer { rig.tearDown() }
+    let kvm = KVM(mm: rig.mm, version: .v5_15)
+    let flaky = Flaky(period: p.flakyPeriod, firstFailure: p.firstFailure)
+    rig.register(inTraversalOrder: [kvm, flaky])
+    rig.oomReap()
+    let active = kvm.activeInvalidateCount
+    let count = kvm.mmuNotifierCount
+    let completed = KernelThread.run(name: "qemu-system-x86") { kvm.installNewMemslots() }
+    rig.driverHung = !completed
+    return rig.result(
+      [
+        .int("kvm_mmu_notifier_count", count), .int("kvm_mn_active_invalidate_count", active),
+        .bool("memslot_update_completed", completed), .int("flaky_failures", flaky.failures),
+      ] + p.metrics)
+  }
+}

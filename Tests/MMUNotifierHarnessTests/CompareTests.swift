@@ -1,0 +1,181 @@
+import MMUNotifierHarness
+import Testing
+
+/// A scenario keyed by its own targets, the way issue 4's per-KVM-version
+/// scenario is: results are not per core variant.
+private struct OwnTargetsScenario: Scenario {
+  let id = "own-targets"
+  let origin = "test"
+  let claim = "x is paired; y misses an end"
+  let setup = "a counting notifier, one unmatched start on y"
+  var targets: [String]? { ["x", "y"] }
+
+  func run(target: String, context: ScenarioContext) -> ScenarioResult {
+    let mm = MM(flavor: context.flavor, hungTimeoutMilliseconds: context.hungTimeoutMilliseconds)
+    let sub = try! mm.register(CountingNotifier())
+    let inv = Invalidation(mm, start: 0, end: 0x1000)
+    inv.start()
+    if target == "x" { inv.end() }
+    inv.retire()
+    let result = ScenarioResult(
+      scenario: id, target: target, metrics: ScenarioMetrics(mm: mm, extra: [.int("answer", 42)]),
+      log: mm.log)
+    sub.unregister()
+    return result
+  }
+}
+
+private let fast = ScenarioContext(seed: 7, hungTimeoutMilliseconds: 120)
+
+private func compare(
+  _ scenarios: [any Scenario] = ScenarioCatalog.all, selection: [String]? = nil,
+  context: ScenarioContext = fast
+) -> Comparison {
+  onKernelThread("compare-test") {
+    Comparison.run(scenarios: scenarios, selection: selection, context: context)
+  }
+}
+
+/// Verdict kinds and every metric, cell by cell.
+private func fingerprint(_ c: Comparison) -> [String] {
+  c.rows.flatMap { row in
+    row.results.map { r in
+      "\(row.scenario.id)/\(r.target): \(r.verdict) "
+        + r.metrics.all.filter { $0.name != "hung_waits" }.map { "\($0.name)=\($0.value)" }.joined(
+          separator: ",")
+    }
+  }
+}
+
+@Suite("compare: the matrix, its verdicts and its outputs")
+struct CompareTests {
+  @Test func sameSeedGivesTheSameVerdictsAndMetrics() {
+    let a = compare()
+    let b = compare()
+    #expect(fingerprint(a) == fingerprint(b))
+    #expect(a.rows.count == ScenarioCatalog.all.count)
+  }
+
+  @Test func theSeedChoosesTheParametersNotTheVerdicts() throws {
+    let flaky = try ScenarioCatalog.named("oom-flaky-neighbour")
+    let runs = [1, 2, 3, 4].map { seed in
+      compare([flaky], selection: ["original"], context: ScenarioContext(seed: UInt64(seed)))
+        .rows[0].results[0]
+    }
+    #expect(Set(runs.map(\.verdict.kind)) == [.missingEnds])
+    #expect(Set(runs.compactMap { $0.metrics["total_vmas"] }).count > 1, "VMA counts vary")
+  }
+
+  @Test func verdictRulesApplyWorstFirst() {
+    var m = ScenarioMetrics()
+    m.ends = 4
+    #expect(Verdict(m).kind == .paired)
+    #expect(Verdict(m).cell == "paired 4")
+    m.extra = [.int("reaped_vmas", 0), .int("total_vmas", 3), .bool("oom_reaped", false)]
+    #expect(Verdict(m).cell == "not reaped 0/3")
+    m.startsFailed = 1
+    #expect(Verdict(m).kind == .paired, "a notifier refused: the reaper had a reason")
+    m.warnings = 2
+    #expect(Verdict(m).cell == "WARN 2")
+    m.missingEnds = 3
+    #expect(Verdict(m).kind == .missingEnds)
+    m.endsWithoutStart = 1
+    #expect(Verdict(m).kind == .endWithoutStart)
+    m.duplicateEnds = 1
+    #expect(Verdict(m).kind == .doubleEnd)
+    m.lockCycles = 1
+    #expect(Verdict(m).kind == .lockCycle)
+    m.bugs = 1
+    #expect(Verdict(m).kind == .bug)
+    m.hung = true
+    #expect(Verdict(m).cell == "hung 1")
+  }
+
+  @Test func badNamesAreRefusedNamingTheValidOnes() {
+    #expect(throws: HarnessInputError.self) { try ScenarioCatalog.named("oom-flakey") }
+    do {
+      _ = try ScenarioCatalog.named("oom-flakey")
+    } catch {
+      #expect(error.description.contains("valid: oom-flaky-neighbour, failing-start-with-end"))
+    }
+    do {
+      try Comparison.checkSelection(["original", "upstream"], scenarios: ScenarioCatalog.all)
+      Issue.record("an unknown variant was accepted")
+    } catch {
+      #expect(error == .unknown(kind: "variant", name: "upstream", valid: Variant.all.map(\.id)))
+    }
+    #expect(throws: Never.self) {
+      try Comparison.checkSelection(Variant.all.map(\.id), scenarios: ScenarioCatalog.all)
+    }
+  }
+
+  @Test func filtersSelectScenariosAndVariants() throws {
+    let c = compare(
+      [try ScenarioCatalog.named("blockable-start-failure")],
+      selection: ["upstream-fix", "original"])
+    #expect(c.variants.map(\.id) == ["upstream-fix", "original"])
+    #expect(c.rows.map(\.scenario.id) == ["blockable-start-failure"])
+    #expect(c.rows[0].results.map(\.target) == ["upstream-fix", "original"])
+  }
+
+  @Test func aScenarioCanKeyItsResultsByItsOwnTargets() {
+    let own = OwnTargetsScenario()
+    #expect(Comparison.targets(of: own, selection: nil) == ["x", "y"])
+    #expect(Comparison.targets(of: own, selection: ["original"]) == ["x", "y"])
+    #expect(Comparison.targets(of: own, selection: ["y"]) == ["y"])
+    #expect(Comparison.validTargetNames([own]).suffix(2) == ["x", "y"])
+    let c = compare([OOMNoFailure(), own], selection: ["original", "x", "y"])
+    #expect(c.rows.map { $0.results.map(\.target) } == [["original"], ["x", "y"]])
+    #expect(c.rows[1].results.map(\.verdict.kind) == [.paired, .missingEnds])
+    #expect(c.text().contains("own-targets"))
+    // A selection that names only its targets leaves the others out.
+    let only = compare([OOMNoFailure(), own], selection: ["y"])
+    #expect(only.rows.map(\.scenario.id) == ["own-targets"])
+  }
+
+  @Test func jsonHasTheDocumentedShape() throws {
+    let c = compare(
+      [try ScenarioCatalog.named("oom-flaky-neighbour"), OwnTargetsScenario()],
+      selection: ["original", "x"])
+    guard case .object(let top) = c.json() else {
+      Issue.record("not an object")
+      return
+    }
+    #expect(top.map(\.0) == ["variants", "scenarios"])
+    guard case .array(let variants) = top[0].1, case .object(let v0) = variants.first,
+      case .array(let scenarios) = top[1].1, case .object(let s0) = scenarios.first,
+      case .array(let results) = s0.last?.1, case .object(let r0) = results.first,
+      case .object(let metrics) = r0.last?.1
+    else {
+      Issue.record("unexpected shape: \(c.json().rendered())")
+      return
+    }
+    #expect(v0.map(\.0) == ["id", "summary", "upstream"])
+    #expect(s0.map(\.0) == ["id", "seed", "claim", "results"])
+    #expect(r0.map(\.0) == ["variant", "verdict", "metrics"])
+    let names = metrics.map(\.0)
+    for required in [
+      "missing_ends", "ends_without_start", "duplicate_ends", "warnings", "bugs", "hung",
+      "lock_cycles", "reaped_vmas", "total_vmas", "kvm_mmu_notifier_count",
+    ] {
+      #expect(names.contains(required), "\(required)")
+    }
+    #expect(r0.first?.1 == .string("original"))
+    #expect(r0[1].1 == .string("missing ends"))
+    #expect(c.json().rendered().contains("\"variant\": \"x\""))
+  }
+
+  @Test func outputsCarryEveryCellAndTheLogOnRequest() throws {
+    let c = compare([try ScenarioCatalog.named("blockable-start-failure")], selection: ["original"])
+    let text = c.text(includeLog: true)
+    #expect(text.contains("WARN 1"))
+    #expect(text.contains("== blockable-start-failure / original =="))
+    #expect(
+      text.contains(
+        "userptr_mn_invalidate_range_start callback failed with -16 in blockable context."))
+    #expect(text.contains("------------[ cut here ]------------"))
+    let md = c.markdown()
+    #expect(md.contains("| `blockable-start-failure` | WARN 1 |"))
+    #expect(!c.markdown().contains("cut here"), "the log only on request")
+  }
+}
