@@ -354,3 +354,16 @@ public final class KVM: Notifier, @unchecked Sendable {
     hooks.withLock { $0.enteredEnd = hook }
   }
 }
+
+extension KVM {
+  /// A KVM registered on a fresh mm, where registering cannot fail: the
+  /// start of every memslot study.
+  static func registered(on mm: MM, version: KVMVersion) -> (KVM, Subscription) {
+    let kvm = KVM(mm: mm, version: version)
+    do {
+      return (kvm, try mm.register(kvm))
+    } catch {
+      preconditionFailure("registering KVM on a fresh mm failed: \(error)")
+    }
+  }
+}

@@ -74,13 +74,7 @@ public enum ForcedMemslotDeadlock {
       flavor: flavor, hungTimeoutMilliseconds: hungTimeoutMilliseconds, lockdep: true)
     configuration.pseudoLockIsReal = pseudoLockIsReal
     let mm = MM(configuration)
-    let kvm = KVM(mm: mm, version: version)
-    let subscription: Subscription
-    do {
-      subscription = try mm.register(kvm)
-    } catch {
-      preconditionFailure("registering KVM on a fresh mm failed: \(error)")
-    }
+    let (kvm, subscription) = KVM.registered(on: mm, version: version)
     // Past any chain of bounded waits: the writer's, then A's and B's.
     let patience = 4 * Int(hungTimeoutMilliseconds) + 2000
     let state = RunState()

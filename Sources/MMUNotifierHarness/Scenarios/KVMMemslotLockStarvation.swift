@@ -62,13 +62,7 @@ public enum MemslotStarvation {
     flavor: RCUFlavor
   ) -> Measurement {
     let mm = MM(flavor: flavor, hungTimeoutMilliseconds: hungTimeoutMilliseconds, lockdep: true)
-    let kvm = KVM(mm: mm, version: version)
-    let subscription: Subscription
-    do {
-      subscription = try mm.register(kvm)
-    } catch {
-      preconditionFailure("registering KVM on a fresh mm failed: \(error)")
-    }
+    let (kvm, subscription) = KVM.registered(on: mm, version: version)
     let gate = 4 * Int(hungTimeoutMilliseconds) + 2000
     let stop = StopFlag()
     let running = KernelSemaphore()
