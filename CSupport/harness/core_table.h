@@ -61,6 +61,27 @@ static void mmn_ct_set_seq(struct mmu_interval_notifier *ins,
 	mmu_interval_set_seq(ins, cur_seq);
 }
 
+/*
+ * Harness, not kernel: mmu_interval_notifier_remove waits, without the
+ * subscriptions lock, for invalidate_seq to move, but mn_itree_inv_end
+ * moves it *before* it unlinks the deferred entries (v5.11, unchanged
+ * since). A remover can see the new seq and return while its entry is
+ * still queued; a driver that frees it then races the hlist_del. In the
+ * kernel the window is a few instructions under a non-preemptible
+ * spinlock; here the lock holder can be preempted. Report whether the
+ * window was open, then wait the lock holder out so the harness can free.
+ */
+static bool mmn_ct_interval_remove_settle(struct mmu_interval_notifier *ins)
+{
+	struct mmu_notifier_subscriptions *s = ins->mm->notifier_subscriptions;
+	bool queued = __atomic_load_n(&ins->deferred_item.pprev,
+				      __ATOMIC_ACQUIRE) != NULL;
+
+	spin_lock(&s->lock);
+	spin_unlock(&s->lock);
+	return queued;
+}
+
 static unsigned long mmn_ct_active_ranges(struct mm_struct *mm)
 {
 	struct mmu_notifier_subscriptions *s = mm->notifier_subscriptions;
@@ -180,6 +201,7 @@ const struct mmn_core MMN_CORE_NAME = {
 	.subscriptions_destroy = mmn_ct_subscriptions_destroy,
 	.interval_insert = mmu_interval_notifier_insert,
 	.interval_remove = mmu_interval_notifier_remove,
+	.interval_remove_settle = mmn_ct_interval_remove_settle,
 	.interval_read_begin = mmu_interval_read_begin,
 	.interval_read_retry = mmn_ct_read_retry,
 	.interval_check_retry = mmn_ct_check_retry,

@@ -31,6 +31,8 @@ struct mmn_core {
 			       unsigned long length,
 			       const struct mmu_interval_notifier_ops *ops);
 	void (*interval_remove)(struct mmu_interval_notifier *ins);
+	/* after interval_remove: true if its deferred entry was still queued */
+	bool (*interval_remove_settle)(struct mmu_interval_notifier *ins);
 	unsigned long (*interval_read_begin)(struct mmu_interval_notifier *ins);
 	bool (*interval_read_retry)(struct mmu_interval_notifier *ins,
 				    unsigned long seq);
@@ -212,6 +214,7 @@ struct mmn_interval_sub {
 	void (*release_ctx)(void *ctx);
 	struct mm_struct *owner;
 	bool inserted;
+	struct mmn_interval_sub *kept_next;	/* on mmn_kept_intervals */
 };
 
 static inline struct mmn_subscription *

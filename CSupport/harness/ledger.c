@@ -268,6 +268,11 @@ void mmn_ledger_removed(struct mmn_subscription *sub)
 	pthread_mutex_unlock(&l->lock);
 }
 
+void mmn_ledger_unlinking(const struct mmu_notifier *subscription)
+{
+	mmn_ledger_removed(mmn_sub_of(subscription));
+}
+
 /* Freed: no callback can run any more. Keep the counts, drop the links. */
 void mmn_ledger_detach(struct mmn_subscription *sub)
 {

@@ -270,6 +270,22 @@ int mmn_interval_insert(struct mmn_interval_sub *isub, unsigned long start,
 	return ret;
 }
 
+/*
+ * Interval subscriptions whose removal hung: their memory is kept (the
+ * core may still call them) and stays reachable from here, so that
+ * LeakSanitizer does not report a deliberate keep as a lost block.
+ */
+static struct mmn_interval_sub *mmn_kept_intervals;
+static pthread_mutex_t mmn_kept_intervals_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void mmn_interval_keep(struct mmn_interval_sub *isub)
+{
+	pthread_mutex_lock(&mmn_kept_intervals_lock);
+	isub->kept_next = mmn_kept_intervals;
+	mmn_kept_intervals = isub;
+	pthread_mutex_unlock(&mmn_kept_intervals_lock);
+}
+
 void mmn_interval_remove(struct mmn_interval_sub *isub)
 {
 	struct mm_struct *mm = isub->owner;
@@ -291,8 +307,15 @@ void mmn_interval_remove(struct mmn_interval_sub *isub)
 	 * invalidation that never ends; its callbacks could still run, so the
 	 * memory is kept rather than freed under a possible reader.
 	 */
-	if (after.hung == before.hung)
+	if (after.hung == before.hung) {
+		if (mm->core->interval_remove_settle(&isub->ins))
+			mmn_log_printf(mm, MMN_LOG_ERR,
+				       "mmu_interval_notifier_remove(%s) returned before mn_itree_inv_end unlinked it from deferred_list: freeing it now would race that hlist_del",
+				       isub->symbol);
 		mmn_interval_sub_free(isub);
+	} else {
+		mmn_interval_keep(isub);
+	}
 	mmn_leave(prev);
 	mmdrop(mm);
 }

@@ -248,5 +248,12 @@ void mmdrop(struct mm_struct *mm);
 /* ---- tracepoints the harness adds (not in the kernel) ---- */
 
 void mmn_trace(struct mm_struct *mm, int event, const void *subscription);
+/*
+ * Called under the subscriptions lock just before hlist_del_init_rcu: the
+ * ledger must know a subscription is going before any reader can walk past
+ * the unlinked node, or a range that started it and then missed it in its
+ * end walk is settled as a missing end in between.
+ */
+void mmn_ledger_unlinking(const struct mmu_notifier *subscription);
 
 #endif /* MMN_KERNEL_CUSTOM_H */

@@ -16,6 +16,7 @@
 #include <urcu/pointer.h>
 #include <urcu/system.h>
 #include <urcu/compiler.h>
+#include "tsan.h"
 
 struct hlist_node {
 	struct hlist_node *next;
@@ -46,12 +47,12 @@ static inline void INIT_HLIST_NODE(struct hlist_node *h)
 /* A node is "unhashed" when it is on no list: pprev is cleared on del_init. */
 static inline int hlist_unhashed(const struct hlist_node *h)
 {
-	return !CMM_LOAD_SHARED(h->pprev);
+	return !MMN_LOAD_SHARED(h->pprev);
 }
 
 static inline int hlist_empty(const struct hlist_head *h)
 {
-	return !CMM_LOAD_SHARED(h->first);
+	return !MMN_LOAD_SHARED(h->first);
 }
 
 /* Publish n at the head: readers see either the old or the new first. */
@@ -61,20 +62,20 @@ static inline void hlist_add_head_rcu(struct hlist_node *n,
 	struct hlist_node *first = h->first;
 
 	n->next = first;
-	CMM_STORE_SHARED(n->pprev, &h->first);
+	MMN_STORE_SHARED(n->pprev, &h->first);
 	rcu_assign_pointer(h->first, n);
 	if (first)
-		first->pprev = &n->next;
+		MMN_STORE_SHARED(first->pprev, &n->next);
 }
 
 /* Insert n before next (used by the sorted-hlist variant). */
 static inline void hlist_add_before_rcu(struct hlist_node *n,
 					struct hlist_node *next)
 {
-	CMM_STORE_SHARED(n->pprev, next->pprev);
+	MMN_STORE_SHARED(n->pprev, next->pprev);
 	n->next = next;
 	rcu_assign_pointer(*n->pprev, n);
-	next->pprev = &n->next;
+	MMN_STORE_SHARED(next->pprev, &n->next);
 }
 
 /* Insert n after prev (used by the sorted-hlist variant). */
@@ -82,13 +83,16 @@ static inline void hlist_add_behind_rcu(struct hlist_node *n,
 					struct hlist_node *prev)
 {
 	n->next = prev->next;
-	CMM_STORE_SHARED(n->pprev, &prev->next);
+	MMN_STORE_SHARED(n->pprev, &prev->next);
 	rcu_assign_pointer(prev->next, n);
 	if (n->next)
-		n->next->pprev = &n->next;
+		MMN_STORE_SHARED(n->next->pprev, &n->next);
 }
 
 /*
+ * The pprev stores are WRITE_ONCE in the kernel (v5.11 rculist.h/list.h):
+ * hlist_unhashed() reads pprev without the list's lock.
+ *
  * Unlink n but keep n->next intact, so a reader standing on n still
  * reaches the rest of the list; pprev is cleared so n reads as unhashed.
  */
@@ -98,10 +102,10 @@ static inline void hlist_del_init_rcu(struct hlist_node *n)
 		struct hlist_node *next = n->next;
 		struct hlist_node **pprev = n->pprev;
 
-		CMM_STORE_SHARED(*pprev, next);
+		MMN_STORE_SHARED(*pprev, next);
 		if (next)
-			next->pprev = pprev;
-		CMM_STORE_SHARED(n->pprev, NULL);
+			MMN_STORE_SHARED(next->pprev, pprev);
+		MMN_STORE_SHARED(n->pprev, NULL);
 	}
 }
 

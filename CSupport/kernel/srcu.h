@@ -62,6 +62,7 @@ static inline void srcu_read_unlock(struct srcu_struct *ssp, int idx)
 
 	(void)ssp;
 	(void)idx;
+	mmn_tsan_reader_done();
 	MMN_URCU(read_unlock)();
 	t->srcu_depth--;
 #if MMN_FLAVOR_ID == 2 /* qsbr */

@@ -9,6 +9,8 @@
 #ifndef MMN_KERNEL_STUBS_H
 #define MMN_KERNEL_STUBS_H
 
+#include "tsan.h"
+
 /* Memory reclaim ordering for lockdep; the harness has no reclaim. */
 #define fs_reclaim_acquire(gfp)		do { (void)(gfp); } while (0)
 #define fs_reclaim_release(gfp)		do { (void)(gfp); } while (0)
@@ -36,8 +38,8 @@ struct mmu_gather { struct mm_struct *mm; };
 #define smp_wmb()			cmm_smp_wmb()
 #define smp_store_release(p, v)		__atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define smp_load_acquire(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define READ_ONCE(x)			CMM_LOAD_SHARED(x)
-#define WRITE_ONCE(x, v)		CMM_STORE_SHARED(x, v)
+#define READ_ONCE(x)			MMN_LOAD_SHARED(x)
+#define WRITE_ONCE(x, v)		MMN_STORE_SHARED(x, v)
 
 /* OOM reaper's sleep between tries (HZ/10): skipped, nothing else runs. */
 #define schedule_timeout_idle(t)	do { (void)(t); } while (0)

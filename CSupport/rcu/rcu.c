@@ -9,9 +9,65 @@
  */
 #include <dlfcn.h>
 #include "../harness/internal.h"
+#include "../kernel/tsan.h"
 
 extern const struct mmn_rcu_flavor_ops mmn_rcu_memb_ops, mmn_rcu_mb_ops,
 	mmn_rcu_qsbr_ops, mmn_rcu_bp_ops;
+
+#ifdef MMN_TSAN
+char mmn_tsan_grace_period;
+
+/*
+ * TSan only: call_rcu hands the callback to liburcu's worker thread
+ * through an uninstrumented queue, and the grace period before it is
+ * invisible too. Route each callback through a trampoline that acquires
+ * what the caller and every earlier reader released. liburcu passes only
+ * the rcu_head, so the real function waits in a small list meanwhile.
+ */
+struct mmn_tsan_pending {
+	struct rcu_head *head;
+	void (*func)(struct rcu_head *);
+	struct mmn_tsan_pending *next;
+};
+static pthread_mutex_t mmn_tsan_pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mmn_tsan_pending *mmn_tsan_pending;
+
+static void mmn_tsan_trampoline(struct rcu_head *head)
+{
+	struct mmn_tsan_pending **link, *p = NULL;
+
+	pthread_mutex_lock(&mmn_tsan_pending_lock);
+	for (link = &mmn_tsan_pending; *link; link = &(*link)->next)
+		if ((*link)->head == head) {
+			p = *link;
+			*link = p->next;
+			break;
+		}
+	pthread_mutex_unlock(&mmn_tsan_pending_lock);
+	mmn_tsan_grace_period_ended();
+	p->func(head);
+	free(p);
+}
+
+static void (*mmn_tsan_callback(struct rcu_head *head,
+				void (*func)(struct rcu_head *)))(struct rcu_head *)
+{
+	struct mmn_tsan_pending *p = malloc(sizeof(*p));
+
+	if (!p)
+		abort();
+	p->head = head;
+	p->func = func;
+	mmn_tsan_reader_done();
+	pthread_mutex_lock(&mmn_tsan_pending_lock);
+	p->next = mmn_tsan_pending;
+	mmn_tsan_pending = p;
+	pthread_mutex_unlock(&mmn_tsan_pending_lock);
+	return mmn_tsan_trampoline;
+}
+#else
+#define mmn_tsan_callback(head, func) (func)
+#endif
 
 const struct mmn_rcu_flavor_ops *const mmn_rcu_flavors[MMN_FLAVOR_COUNT] = {
 	[MMN_FLAVOR_MEMB] = &mmn_rcu_memb_ops,
@@ -85,6 +141,7 @@ void mmn_synchronize_srcu_flavor(int flavor)
 	if (mmn_rcu_inside_reader("synchronize_srcu"))
 		return;
 	mmn_rcu_flavors[flavor]->synchronize();
+	mmn_tsan_grace_period_ended();
 }
 
 void mmn_call_srcu_flavor(int flavor, struct rcu_head *head,
@@ -100,7 +157,7 @@ void mmn_call_srcu_flavor(int flavor, struct rcu_head *head,
 		       !t->qsbr_stay_online;
 	if (offline_qsbr)
 		mmn_rcu_flavors[flavor]->thread_online();
-	mmn_rcu_flavors[flavor]->call(head, func);
+	mmn_rcu_flavors[flavor]->call(head, mmn_tsan_callback(head, func));
 	if (offline_qsbr)
 		mmn_rcu_flavors[flavor]->thread_offline();
 }
@@ -118,6 +175,7 @@ void mmn_srcu_barrier_flavor(int flavor)
 	if (offline_qsbr)
 		mmn_rcu_flavors[flavor]->thread_online();
 	mmn_rcu_flavors[flavor]->barrier();
+	mmn_tsan_grace_period_ended();
 	if (offline_qsbr)
 		mmn_rcu_flavors[flavor]->thread_offline();
 }

@@ -8,7 +8,7 @@ import Synchronization
 
 /// An ordered log of events recorded from several threads.
 final class EventLog: Sendable {
-  private let events = Mutex<[String]>([])
+  private let events = Locked<[String]>([])
   func record(_ e: String) { events.withLock { $0.append($0.isEmpty ? e : e) } }
   var all: [String] { events.withLock { $0 } }
   func index(of e: String) -> Int? { all.firstIndex(of: e) }

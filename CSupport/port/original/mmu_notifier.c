@@ -60,7 +60,9 @@ mn_itree_inv_start_range(struct mmu_notifier_subscriptions *subscriptions,
 					range->end - 1);
 	if (node) {
 		/* something overlaps: readers of that interval must retry */
-		subscriptions->invalidate_seq |= 1;
+		/* harness: WRITE_ONCE (plain in the kernel): read locklessly */
+		WRITE_ONCE(subscriptions->invalidate_seq,
+			   subscriptions->invalidate_seq | 1);
 		res = container_of(node, struct mmu_interval_notifier,
 				   interval_tree);
 	}
@@ -97,7 +99,9 @@ static void mn_itree_inv_end(struct mmu_notifier_subscriptions *subscriptions)
 	}
 
 	/* back to even: the tree may change again */
-	subscriptions->invalidate_seq++;
+	/* harness: WRITE_ONCE (plain in the kernel): read locklessly */
+	WRITE_ONCE(subscriptions->invalidate_seq,
+		   subscriptions->invalidate_seq + 1);
 
 	/* an empty rb link means a queued insert, a linked one a queued remove */
 	hlist_for_each_entry_safe(interval_sub, next,
@@ -195,8 +199,9 @@ static void mn_hlist_release(struct mmu_notifier_subscriptions *subscriptions,
 	while (unlikely(!hlist_empty(&subscriptions->list))) {
 		subscription = hlist_entry(subscriptions->list.first,
 					   struct mmu_notifier, hlist);
+		/* harness: the ledger must know before a reader can miss it */
+		mmn_ledger_unlinking(subscription);
 		hlist_del_init_rcu(&subscription->hlist);
-		/* harness: the ledger closes what this subscription had open */
 		mmn_trace(mm, MMN_TRACE_UNLINKED, subscription);
 	}
 	spin_unlock(&subscriptions->lock);
@@ -480,9 +485,11 @@ static void mmu_notifier_unregister(struct mmu_notifier *subscription,
 
 		spin_lock(&mm->notifier_subscriptions->lock);
 		/* del_init, because __mmu_notifier_release may have got here first */
+		/* harness: the ledger must know before a reader can miss it */
+		mmn_ledger_unlinking(subscription);
 		hlist_del_init_rcu(&subscription->hlist);
 		spin_unlock(&mm->notifier_subscriptions->lock);
-		/* harness: tests and the ledger observe the unlink */
+		/* harness: tests observe the unlink */
 		mmn_trace(mm, MMN_TRACE_UNLINKED, subscription);
 	}
 
@@ -514,9 +521,11 @@ static void mmu_notifier_put(struct mmu_notifier *subscription)
 	spin_lock(&mm->notifier_subscriptions->lock);
 	if (WARN_ON(!subscription->users) || --subscription->users)
 		goto out_unlock;
+	/* harness: the ledger must know before a reader can miss it */
+	mmn_ledger_unlinking(subscription);
 	hlist_del_init_rcu(&subscription->hlist);
 	spin_unlock(&mm->notifier_subscriptions->lock);
-	/* harness: tests and the ledger observe the unlink */
+	/* harness: tests observe the unlink */
 	mmn_trace(mm, MMN_TRACE_UNLINKED, subscription);
 
 	call_srcu(&srcu, &subscription->rcu, mmu_notifier_free_rcu);
@@ -556,7 +565,9 @@ static int __mmu_interval_notifier_insert(
 			hlist_add_head(&interval_sub->deferred_item,
 				       &subscriptions->deferred_list);
 		else {
-			subscriptions->invalidate_seq |= 1;
+			/* harness: WRITE_ONCE (plain in the kernel) */
+			WRITE_ONCE(subscriptions->invalidate_seq,
+				   subscriptions->invalidate_seq | 1);
 			interval_tree_insert(&interval_sub->interval_tree,
 					     &subscriptions->itree);
 		}

@@ -59,7 +59,7 @@ public struct Comparison: Sendable {
     let cells: [(row: Int, target: String)] = scenarios.enumerated().flatMap { row, scenario in
       targets(of: scenario, selection: selection).map { (row, $0) }
     }
-    let results = Mutex<[Int: ScenarioResult]>([:])
+    let results = Locked<[Int: ScenarioResult]>([:])
     let next = Atomic<Int>(0)
     let workers = (0..<max(1, min(jobs, cells.count))).map { n in
       KernelThread(name: "mmn-compare/\(n)") {

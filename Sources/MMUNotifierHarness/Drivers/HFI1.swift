@@ -14,7 +14,7 @@ public final class HFI1: Notifier, @unchecked Sendable {
   public let symbol = "hfi1_mmu_rb"
 
   /// `handler->root`: the cached buffers, as [start, end).
-  private let cached = Mutex<[(start: UInt, end: UInt)]>([])
+  private let cached = Locked<[(start: UInt, end: UInt)]>([])
   private let evicted = Atomic<Int>(0)
 
   public init() {}

@@ -24,7 +24,7 @@ public final class I915Userptr: Notifier, @unchecked Sendable {
   public static let pagesPinned: Int32 = -EBUSY
 
   /// `mn->objects`: the userptr objects, as [start, end).
-  private let objects = Mutex<[(start: UInt, end: UInt)]>([])
+  private let objects = Locked<[(start: UInt, end: UInt)]>([])
   /// nil: unbinding succeeds; otherwise the error a blockable start over
   /// an object returns (the illegal blockable failure).
   public let unbindError: Int32?

@@ -68,7 +68,7 @@ public final class KVM: Notifier, @unchecked Sendable {
   /// no dependency, and a start that never gets its end (the OOM reaper
   /// after a failure, an unregister in between) leaves one held entry on
   /// that thread instead of one per start.
-  private let mapHolds = Mutex<[Int32: Int]>([:])
+  private let mapHolds = Locked<[Int32: Int]>([:])
   /// `kvm->mn_memslots_update_rcuwait` (kvm-v5.15).
   let memslotsUpdateWait: KernelWaitQueue
   /// Where a faulting vCPU waits instead of re-entering the guest in a loop.
@@ -85,8 +85,8 @@ public final class KVM: Notifier, @unchecked Sendable {
   private let hung = Atomic<Int>(0)
   /// kvm-rwsem: the invalidations (by range id) that hold the read side, so
   /// an end never releases what a timed-out start did not get.
-  private let readHolders = Mutex<Set<UInt64>>([])
-  private let hooks = Mutex<Hooks>(Hooks())
+  private let readHolders = Locked<Set<UInt64>>([])
+  private let hooks = Locked<Hooks>(Hooks())
 
   struct Hooks {
     var enteredEnd: (@Sendable () -> Void)?

@@ -17,7 +17,7 @@ public final class NouveauSVMM: Notifier, @unchecked Sendable {
   public let symbol = "nouveau_svmm"
 
   /// `svmm->mutex`
-  let mutex = PthreadMutex()
+  let mutex = KernelMutex()
   private let invalidated = Atomic<Int>(0)
 
   public init() {}
@@ -74,20 +74,4 @@ public final class NouveauSVMRange: IntervalNotifier, @unchecked Sendable {
     svmm.mutex.unlock()
     return true
   }
-}
-
-/// A kernel `struct mutex` where a driver needs `mutex_trylock`.
-final class PthreadMutex: @unchecked Sendable {
-  private let raw: UnsafeMutablePointer<pthread_mutex_t>
-  init() {
-    raw = .allocate(capacity: 1)
-    pthread_mutex_init(raw, nil)
-  }
-  deinit {
-    pthread_mutex_destroy(raw)
-    raw.deallocate()
-  }
-  func lock() { pthread_mutex_lock(raw) }
-  func unlock() { pthread_mutex_unlock(raw) }
-  func tryLock() -> Bool { pthread_mutex_trylock(raw) == 0 }
 }

@@ -234,7 +234,7 @@ final class RunState: Sendable {
   let writerReturned = Atomic<Bool>(false)
   let writerInstalled = Atomic<Bool>(false)
   let bStartReturned = Atomic<Bool>(false)
-  private let pids = Mutex<[String: Int32]>([:])
+  private let pids = Locked<[String: Int32]>([:])
 
   func enroll(_ name: String) {
     let pid = mmn_task_pid()

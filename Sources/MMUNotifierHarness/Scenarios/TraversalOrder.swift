@@ -1,4 +1,3 @@
-import Synchronization
 
 /// How a core variant orders its hlist, found by running it: v5.11 adds at
 /// the head (`hlist_add_head_rcu`, newest first); the sorted-hlist idea
@@ -64,7 +63,7 @@ private final class OrderProbe: Notifier, @unchecked Sendable {
 
 /// Events recorded in order from any thread.
 public final class EventTrace: Sendable {
-  private let list = Mutex<[String]>([])
+  private let list = Locked<[String]>([])
   public init() {}
   public func record(_ event: String) { list.withLock { $0.append(event) } }
   public var events: [String] { list.withLock { $0 } }
