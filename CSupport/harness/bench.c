@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* bench.c - C no-op callbacks, the C side of the benchmark's comparison. */
+#include <alloca.h>
 #include <malloc.h>
 #include "internal.h"
 
@@ -53,4 +54,15 @@ void mmn_bench_compact_heap(void)
 {
 	/* consolidates the fastbins too, so freed neighbours coalesce */
 	malloc_trim(0);
+}
+
+void mmn_bench_with_stack_offset(unsigned long bytes, void (*fn)(void *arg),
+				 void *arg)
+{
+	volatile char *pad = alloca(bytes > 65536 ? 65536 : bytes + 1);
+
+	/* touch it, so the compiler cannot drop the allocation */
+	pad[0] = 0;
+	fn(arg);
+	__asm__ volatile("" : : "r"(pad) : "memory");
 }

@@ -437,6 +437,20 @@ unsigned long long mmn_bench_floor(struct mm_struct *mm, unsigned long iteration
 /* Pin this thread to one CPU; returns 0 or an errno. */
 int mmn_pin_thread(int cpu);
 unsigned long long mmn_now_ns(void);
+/*
+ * Return freed memory to one contiguous free region (malloc_trim), so the
+ * next lists are carved from fresh, contiguous memory: without it, a list
+ * built from the bins' leftovers is scattered and slower than its twins.
+ */
+void mmn_bench_compact_heap(void);
+/*
+ * Call fn(arg) with the stack moved down by `bytes` (up to 64 KiB): a
+ * placement of the timed loop's stack frames, so that 4 KiB aliasing
+ * between their stores (return addresses, counters) and the nodes' loads
+ * is a random draw per placement, not one fixed for the whole process.
+ */
+void mmn_bench_with_stack_offset(unsigned long bytes, void (*fn)(void *arg),
+				 void *arg);
 
 /* ------------------------------------------------------------------ */
 /* Test hooks */

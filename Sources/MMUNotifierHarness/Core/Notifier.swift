@@ -28,7 +28,9 @@ public struct NotifierRange {
   @inlinable public var start: UInt { raw.pointee.start }
   /// Exclusive, as in the kernel.
   @inlinable public var end: UInt { raw.pointee.end }
-  @inlinable public var isBlockable: Bool { mmn_range_blockable(raw) }
+  @inlinable public var isBlockable: Bool {
+    raw.pointee.flags & UInt32(MMU_NOTIFIER_RANGE_BLOCKABLE) != 0
+  }
   @inlinable public var event: mmu_notifier_event { raw.pointee.event }
   /// The harness's identity for this invalidation (one per start/end pair).
   @inlinable public var id: UInt64 { raw.pointee.mmn_id }
@@ -74,9 +76,18 @@ final class NotifierBox {
 /// before the `struct mmu_notifier`) and calls it without retaining,
 /// allocating or locking.
 enum NotifierTrampolines {
+  /// `mmn_notifier_ctx`, read here rather than called: Swift compiles an
+  /// imported static inline C function as a real call, which doubled the
+  /// crossing's cost.
+  @inline(__always)
+  static func contextWord(before object: OpaquePointer?) -> UnsafeRawPointer {
+    UnsafeRawPointer(object.unsafelyUnwrapped).load(
+      fromByteOffset: -MemoryLayout<UnsafeRawPointer>.size, as: UnsafeRawPointer.self)
+  }
+
   @inline(__always)
   static func box(_ mn: OpaquePointer?) -> Unmanaged<NotifierBox> {
-    Unmanaged<NotifierBox>.fromOpaque(mmn_notifier_ctx(mn).unsafelyUnwrapped)
+    Unmanaged<NotifierBox>.fromOpaque(contextWord(before: mn))
   }
 
   static let start: @convention(c) (OpaquePointer?, UnsafePointer<mmu_notifier_range>?) -> Int32 = {
@@ -140,7 +151,7 @@ enum IntervalTrampolines {
   static let invalidate:
     @convention(c) (OpaquePointer?, UnsafePointer<mmu_notifier_range>?, UInt) -> Bool = {
       ins, range, seq in
-      Unmanaged<IntervalBox>.fromOpaque(mmn_interval_notifier_ctx(ins).unsafelyUnwrapped)
+      Unmanaged<IntervalBox>.fromOpaque(NotifierTrampolines.contextWord(before: ins))
         ._withUnsafeGuaranteedRef {
           $0.notifier.invalidate(
             IntervalRef(raw: ins.unsafelyUnwrapped), range: NotifierRange(range.unsafelyUnwrapped),

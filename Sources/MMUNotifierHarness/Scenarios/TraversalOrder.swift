@@ -1,4 +1,3 @@
-
 /// How a core variant orders its hlist, found by running it: v5.11 adds at
 /// the head (`hlist_add_head_rcu`, newest first); the sorted-hlist idea
 /// keeps the list in ascending order of `struct mmu_notifier` address. A
@@ -8,6 +7,10 @@
 enum TraversalRule: Sendable, Equatable {
   case newestFirst
   case ascendingAddress
+  /// Every probe's address fell in reverse registration order (ASan's
+  /// allocator does this), so both rules explained every walk: the
+  /// allocator, not the variant, decides which one a caller can rely on.
+  case eitherRule
   /// Neither rule explains the order seen.
   case unknown
 
@@ -39,7 +42,7 @@ enum TraversalRule: Sendable, Equatable {
       case (false, false): return .unknown
       }
     }
-    return .unknown
+    return .eitherRule
   }
 }
 
