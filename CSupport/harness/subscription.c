@@ -378,3 +378,73 @@ void mmn_debug_poison(struct mmn_subscription *sub)
 {
 	__atomic_store_n(&sub->poison, MMN_POISON, __ATOMIC_RELEASE);
 }
+
+/*
+ * Which order does this variant keep its hlist in? Three probes carved from
+ * one block have known ascending addresses; registered as 0, 2, 1, a
+ * newest-first list is walked 1, 2, 0 and an address-sorted one 0, 1, 2.
+ * Malloc's placement cannot make the two rules agree, as it can when probes
+ * are allocated one by one.
+ */
+static __thread struct mmn_subscription *mmn_probe_block;
+static __thread int mmn_probe_seen[3];
+static __thread int mmn_probe_count;
+
+static int mmn_probe_start(struct mmu_notifier *mn,
+			   const struct mmu_notifier_range *range)
+{
+	(void)range;
+	if (mmn_probe_count < 3)
+		mmn_probe_seen[mmn_probe_count++] =
+			(int)(mmn_sub_of(mn) - mmn_probe_block);
+	return 0;
+}
+
+int mmn_hlist_rule(unsigned variant, int flavor)
+{
+	struct mmn_mm_config config = { .variant = variant, .flavor = flavor };
+	struct mm_struct *mm = mmn_mm_create(&config);
+	struct mmn_subscription *block;
+	struct mmu_notifier_range range;
+	struct mm_struct *prev;
+	static const int register_order[3] = { 0, 2, 1 };
+	int rule = MMN_HLIST_RULE_UNKNOWN;
+
+	if (!mm)
+		return rule;
+	block = calloc(3, sizeof(*block));
+	if (!block)
+		abort();
+	prev = mmn_enter(mm);
+	mmn_probe_block = block;
+	mmn_probe_count = 0;
+	for (int i = 0; i < 3; i++) {
+		struct mmn_subscription *sub = &block[i];
+
+		sub->owner = mm;
+		sub->symbol = "order_probe";
+		sub->core_ops.invalidate_range_start = mmn_probe_start;
+		sub->mn.ops = &sub->core_ops;
+		INIT_HLIST_NODE(&sub->mn.hlist);
+	}
+	for (int i = 0; i < 3; i++)
+		mm->core->notifier_register(&block[register_order[i]].mn, mm);
+	mmn_range_init(&range, mm, MMU_NOTIFY_UNMAP, 0, 0x1000);
+	mm->core->invalidate_range_start(&range);
+	mm->core->invalidate_range_end(&range);
+	if (mmn_probe_count == 3) {
+		if (mmn_probe_seen[0] == 1 && mmn_probe_seen[1] == 2 &&
+		    mmn_probe_seen[2] == 0)
+			rule = MMN_HLIST_RULE_NEWEST_FIRST;
+		else if (mmn_probe_seen[0] == 0 && mmn_probe_seen[1] == 1 &&
+			 mmn_probe_seen[2] == 2)
+			rule = MMN_HLIST_RULE_ASCENDING_ADDRESS;
+	}
+	for (int i = 0; i < 3; i++)
+		mm->core->notifier_unregister(&block[i].mn, mm);
+	mmn_probe_block = NULL;
+	mmn_leave(prev);
+	free(block);
+	mmn_mm_drop(mm);
+	return rule;
+}

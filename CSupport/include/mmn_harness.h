@@ -455,6 +455,15 @@ void mmn_bench_with_stack_offset(unsigned long bytes, void (*fn)(void *arg),
 /* ------------------------------------------------------------------ */
 /* Test hooks */
 
+enum {
+	MMN_HLIST_RULE_UNKNOWN = 0,
+	MMN_HLIST_RULE_NEWEST_FIRST = 1,	/* hlist_add_head_rcu (v5.11) */
+	MMN_HLIST_RULE_ASCENDING_ADDRESS = 2,	/* sorted by notifier address */
+};
+/* Run the variant's own registration and traversal on three probes whose
+ * address order is known, and say which rule its hlist follows. */
+int mmn_hlist_rule(unsigned variant, int flavor);
+
 /*
  * Poison a live subscription as a free would, without freeing it: the
  * positive control for the poison check (a reader that reaches it must be

@@ -89,7 +89,7 @@ private struct Phase {
     let ready = Atomic<Int>(0)
     let go = Atomic<Bool>(false)
     let stop = Atomic<Bool>(false)
-    let results = Mutex(Phase())
+    let results = Locked(Phase())
 
     func waitForGo() {
       while !go.load(ordering: .acquiring) { sched_yield() }

@@ -41,13 +41,6 @@ final class ScenarioRig {
     case .newestFirst:
       subs = Array(notifiers.reversed().map(registerOne).reversed())
       traversalArranged = true
-    case .eitherRule:
-      // Newest first gives the wanted order; so does address order if the
-      // allocator kept handing out descending addresses. Check that it did.
-      subs = Array(notifiers.reversed().map(registerOne).reversed())
-      traversalArranged = zip(subs, subs.dropFirst()).allSatisfy {
-        $0.notifierAddress < $1.notifierAddress
-      }
     case .unknown:
       subs = Array(notifiers.reversed().map(registerOne).reversed())
       traversalArranged = false

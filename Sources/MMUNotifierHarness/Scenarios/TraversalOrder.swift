@@ -1,3 +1,5 @@
+import CSupport
+
 /// How a core variant orders its hlist, found by running it: v5.11 adds at
 /// the head (`hlist_add_head_rcu`, newest first); the sorted-hlist idea
 /// keeps the list in ascending order of `struct mmu_notifier` address. A
@@ -7,60 +9,19 @@
 enum TraversalRule: Sendable, Equatable {
   case newestFirst
   case ascendingAddress
-  /// Every probe's address fell in reverse registration order (ASan's
-  /// allocator does this), so both rules explained every walk: the
-  /// allocator, not the variant, decides which one a caller can rely on.
-  case eitherRule
   /// Neither rule explains the order seen.
   case unknown
 
-  /// Registers start-only probes on a throwaway mm of this variant and
-  /// flavour and watches one blockable invalidation (over no VMA) visit
-  /// them. A result both rules explain (addresses that happen to fall in
-  /// reverse registration order) is retried with one more probe.
+  /// Runs the variant's own registration and one invalidation on three
+  /// probe subscriptions carved from one block, so their address order is
+  /// known and the two rules cannot agree by accident of the allocator
+  /// (`mmn_hlist_rule`).
   static func detect(variant: Variant, flavor: RCUFlavor) -> TraversalRule {
-    let mm = MM(variant: variant, flavor: flavor)
-    let visits = EventTrace()
-    var subscriptions: [Subscription] = []
-    defer { for sub in subscriptions { sub.unregister() } }
-    for index in 0..<8 {
-      guard let sub = try? mm.register(OrderProbe(index: index, visits: visits), ledger: false)
-      else { return .unknown }
-      subscriptions.append(sub)
-      guard subscriptions.count >= 3 else { continue }
-      visits.clear()
-      mm.munmap(start: 0, end: 0x1000)
-      let seen = visits.events.compactMap { Int($0) }
-      let newestFirst = Array(subscriptions.indices.reversed())
-      let byAddress = subscriptions.indices.sorted {
-        subscriptions[$0].notifierAddress < subscriptions[$1].notifierAddress
-      }
-      switch (seen == newestFirst, seen == byAddress) {
-      case (true, false): return .newestFirst
-      case (false, true): return .ascendingAddress
-      case (true, true): continue
-      case (false, false): return .unknown
-      }
+    switch Int(mmn_hlist_rule(variant.index, flavor.cValue)) {
+    case Int(MMN_HLIST_RULE_NEWEST_FIRST): .newestFirst
+    case Int(MMN_HLIST_RULE_ASCENDING_ADDRESS): .ascendingAddress
+    default: .unknown
     }
-    return .eitherRule
-  }
-}
-
-/// A start-only notifier that records when the traversal reaches it.
-private final class OrderProbe: Notifier, @unchecked Sendable {
-  let callbacks: NotifierCallbacks = [.invalidateRangeStart]
-  let symbol = "order_probe"
-  let index: Int
-  let visits: EventTrace
-
-  init(index: Int, visits: EventTrace) {
-    self.index = index
-    self.visits = visits
-  }
-
-  func invalidateRangeStart(_ range: NotifierRange) -> Int32 {
-    visits.record(String(index))
-    return 0
   }
 }
 
