@@ -140,12 +140,12 @@ struct BenchTests {
   /// (sorted-undo). Both stop at the first failure, so the ledger's start
   /// count gives the refuser's traversal index.
   ///
-  /// Placement picks nodes by their heap addresses; AddressSanitizer's
-  /// allocator (redzones, quarantine) does not hand them out in the pattern
-  /// the benchmark builds on, and benchmarks never run under it, so this
+  /// Placement picks nodes by their heap addresses; the sanitizers'
+  /// allocators (redzones, quarantine) do not hand them out in the pattern
+  /// the benchmark builds on, and benchmarks never run under them, so this
   /// check is skipped there.
   @Test(
-    .enabled(if: !underAddressSanitizer, "heap placement differs under AddressSanitizer"),
+    .enabled(if: !underSanitizer, "heap placement differs under a sanitizer's allocator"),
     arguments: ["prefix-undo", "sorted-undo"], [BenchDriver.c, .swift])
   func refuserIsPlacedInTraversalOrder(variantID: String, driver: BenchDriver) throws {
     guard let variant = Variant.all.first(where: { $0.id == variantID }) else { return }
@@ -169,6 +169,8 @@ struct BenchTests {
   }
 }
 
-/// True when this process runs with AddressSanitizer's runtime loaded.
-let underAddressSanitizer: Bool =
-  dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__asan_init") != nil
+/// True when this process runs with AddressSanitizer's or ThreadSanitizer's
+/// runtime loaded.
+let underSanitizer: Bool = ["__asan_init", "__tsan_init"].contains {
+  dlsym(UnsafeMutableRawPointer(bitPattern: 0), $0) != nil
+}

@@ -454,7 +454,8 @@ static int __mmu_notifier_register(struct mmu_notifier *subscription,
 				   &mm->notifier_subscriptions->list);
 		spin_unlock(&mm->notifier_subscriptions->lock);
 	} else
-		mm->notifier_subscriptions->has_itree = true;
+		/* harness: WRITE_ONCE; interval insert reads it without mmap_lock */
+		WRITE_ONCE(mm->notifier_subscriptions->has_itree, true);
 
 	mm_drop_all_locks(mm);
 	return 0;
@@ -613,7 +614,12 @@ mmu_interval_notifier_insert(struct mmu_interval_notifier *interval_sub,
 	might_lock(&mm->mmap_lock);
 
 	subscriptions = smp_load_acquire(&mm->notifier_subscriptions);
-	if (!subscriptions || !subscriptions->has_itree) {
+	/*
+	 * harness: READ_ONCE. Read before mmap_lock is taken, racing a
+	 * registration that sets it (benign in the kernel: a stale false only
+	 * registers the interval tree again).
+	 */
+	if (!subscriptions || !READ_ONCE(subscriptions->has_itree)) {
 		ret = mmu_notifier_register(NULL, mm);
 		if (ret)
 			return ret;
