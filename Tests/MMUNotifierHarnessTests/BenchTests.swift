@@ -171,6 +171,7 @@ struct BenchTests {
 
 /// True when this process runs with AddressSanitizer's or ThreadSanitizer's
 /// runtime loaded.
-let underSanitizer: Bool = ["__asan_init", "__tsan_init"].contains {
-  dlsym(UnsafeMutableRawPointer(bitPattern: 0), $0) != nil
-}
+let underSanitizer: Bool = {
+  let runtimes: [String] = ["__asan_init", "__tsan_init"]
+  return runtimes.contains { dlsym(UnsafeMutableRawPointer(bitPattern: 0), $0) != nil }
+}()
