@@ -77,6 +77,11 @@ void mmn_log_hung(struct mm_struct *mm, unsigned timeout_ms, const char *what,
 void mmn_log_lockdep_report(void *arg, const char *text);
 unsigned long long mmn_now_ns(void);
 
+/* Bounded waits (mm.c): the mm's deadline, absolute on CLOCK_MONOTONIC. */
+unsigned mmn_timeout_ms(const struct mm_struct *mm);
+void mmn_deadline(struct timespec *ts, unsigned timeout_ms);
+void mmn_cond_init(pthread_cond_t *cond);
+
 /* ---- the ledger ---- */
 
 struct mmn_ledger;

@@ -28,7 +28,6 @@ enum mmn_entry_state {
 /* One (range, subscription) pair; on the range's list and the sub's list. */
 struct mmn_range_ledger {
 	struct mmn_subscription *sub;	/* NULL once the sub was freed */
-	struct mmu_notifier_range *range;
 	unsigned long long range_id;
 	struct mmn_range_ledger *next_in_range;
 	struct mmn_range_ledger *next_in_sub;
@@ -112,7 +111,6 @@ mmn_entry_get(struct mmn_ledger *l, struct mmn_subscription *sub,
 			return e;
 	e = mmn_entry_alloc(l);
 	e->sub = sub;
-	e->range = range;
 	e->range_id = range->mmn_id;
 	e->next_in_sub = sub->open;
 	if (sub->open)

@@ -20,7 +20,7 @@ struct mmn_lockdep *mmn_current_lockdep(void)
 	return mm ? mm->lockdep : NULL;
 }
 
-static void mmn_deadline(struct timespec *ts, unsigned timeout_ms)
+void mmn_deadline(struct timespec *ts, unsigned timeout_ms)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
 	ts->tv_sec += timeout_ms / 1000;
@@ -31,7 +31,7 @@ static void mmn_deadline(struct timespec *ts, unsigned timeout_ms)
 	}
 }
 
-static void mmn_cond_init(pthread_cond_t *cond)
+void mmn_cond_init(pthread_cond_t *cond)
 {
 	pthread_condattr_t attr;
 
@@ -41,7 +41,7 @@ static void mmn_cond_init(pthread_cond_t *cond)
 	pthread_condattr_destroy(&attr);
 }
 
-static unsigned mmn_timeout_ms(struct mm_struct *mm)
+unsigned mmn_timeout_ms(const struct mm_struct *mm)
 {
 	return mm && mm->hung_timeout_ms ? mm->hung_timeout_ms : 1000;
 }
@@ -327,15 +327,9 @@ void mmn_mm_set_trace(struct mm_struct *mm, mmn_trace_fn fn, void *arg)
 
 void mmn_trace(struct mm_struct *mm, int event, const void *subscription)
 {
-	mmn_trace_fn fn;
+	/* the ledger already heard of an unlink, before it (mmn_ledger_unlinking) */
+	mmn_trace_fn fn = __atomic_load_n(&mm->trace_fn, __ATOMIC_ACQUIRE);
 
-	if (event == MMN_TRACE_UNLINKED && subscription) {
-		struct mmn_subscription *sub =
-			mmn_sub_of((const struct mmu_notifier *)subscription);
-
-		mmn_ledger_removed(sub);
-	}
-	fn = __atomic_load_n(&mm->trace_fn, __ATOMIC_ACQUIRE);
 	if (fn)
 		fn(mm->trace_arg, event, subscription);
 }

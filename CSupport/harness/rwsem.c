@@ -8,14 +8,9 @@
 void mmn_init_rwsem(struct rw_semaphore *sem, const char *name, bool fair,
 		    struct mm_struct *mm, struct mmn_lockdep *lockdep)
 {
-	pthread_condattr_t attr;
-
 	memset(sem, 0, sizeof(*sem));
 	pthread_mutex_init(&sem->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&sem->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	mmn_cond_init(&sem->cond);
 	sem->fair = fair;
 	sem->name = name;
 	sem->mm = mm;
@@ -73,17 +68,10 @@ static bool mmn_rwsem_wait(struct rw_semaphore *sem, bool write,
 			   const char *site)
 {
 	struct timespec ts;
-	unsigned timeout = sem->mm && sem->mm->hung_timeout_ms ?
-				   sem->mm->hung_timeout_ms : 1000;
+	unsigned timeout = mmn_timeout_ms(sem->mm);
 	int rc = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout / 1000;
-	ts.tv_nsec += (long)(timeout % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	mmn_deadline(&ts, timeout);
 	for (;;) {
 		bool blocked = write ? (sem->writer_pid || sem->readers) :
 				       (sem->writer_pid ||

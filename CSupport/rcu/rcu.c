@@ -144,40 +144,48 @@ void mmn_synchronize_srcu_flavor(int flavor)
 	mmn_tsan_grace_period_ended();
 }
 
-void mmn_call_srcu_flavor(int flavor, struct rcu_head *head,
-			  void (*func)(struct rcu_head *))
+/*
+ * call_rcu and rcu_barrier use the read side internally, so the caller must
+ * be registered and, under qsbr, online: a thread kept offline between
+ * read-side sections comes online for the call. Returns whether it did.
+ */
+static bool mmn_rcu_online_for_update(int flavor)
 {
 	struct task_struct *t = current;
-	bool offline_qsbr;
 
 	if (unlikely(!(t->rcu_registered & (1u << flavor))))
 		mmn_rcu_register_current(flavor);
-	/* call_rcu reads its per-thread queue under the read side. */
-	offline_qsbr = flavor == MMN_FLAVOR_QSBR && t->srcu_depth == 0 &&
-		       !t->qsbr_stay_online;
-	if (offline_qsbr)
-		mmn_rcu_flavors[flavor]->thread_online();
-	mmn_rcu_flavors[flavor]->call(head, mmn_tsan_callback(head, func));
-	if (offline_qsbr)
+	if (flavor != MMN_FLAVOR_QSBR || t->srcu_depth || t->qsbr_stay_online)
+		return false;
+	mmn_rcu_flavors[flavor]->thread_online();
+	return true;
+}
+
+static void mmn_rcu_offline_after_update(int flavor, bool went_online)
+{
+	if (went_online)
 		mmn_rcu_flavors[flavor]->thread_offline();
+}
+
+void mmn_call_srcu_flavor(int flavor, struct rcu_head *head,
+			  void (*func)(struct rcu_head *))
+{
+	bool online = mmn_rcu_online_for_update(flavor);
+
+	mmn_rcu_flavors[flavor]->call(head, mmn_tsan_callback(head, func));
+	mmn_rcu_offline_after_update(flavor, online);
 }
 
 void mmn_srcu_barrier_flavor(int flavor)
 {
-	struct task_struct *t = current;
-	bool offline_qsbr;
+	bool online;
 
 	if (mmn_rcu_inside_reader("srcu_barrier"))
 		return;
-	if (unlikely(!(t->rcu_registered & (1u << flavor))))
-		mmn_rcu_register_current(flavor);
-	offline_qsbr = flavor == MMN_FLAVOR_QSBR && !t->qsbr_stay_online;
-	if (offline_qsbr)
-		mmn_rcu_flavors[flavor]->thread_online();
+	online = mmn_rcu_online_for_update(flavor);
 	mmn_rcu_flavors[flavor]->barrier();
 	mmn_tsan_grace_period_ended();
-	if (offline_qsbr)
-		mmn_rcu_flavors[flavor]->thread_offline();
+	mmn_rcu_offline_after_update(flavor, online);
 }
 
 /* ---- public entry points (mmn_harness.h) ---- */

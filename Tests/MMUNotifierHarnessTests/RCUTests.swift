@@ -1,3 +1,4 @@
+import CSupport
 import MMUNotifierHarness
 import Testing
 
@@ -53,16 +54,24 @@ struct RCUTests {
   /// liburcu's single domain: the harness reports it instead of hanging.
   @Test(arguments: RCUFlavor.allCases)
   func synchronizeInsideReaderIsReportedNotHung(flavor: RCUFlavor) {
-    let depth = onKernelThread { () -> Int in
+    let (depth, pid) = onKernelThread { () -> (Int, Int32) in
       SRCU.readLock(flavor)
       SRCU.readLock(flavor)
       let d = SRCU.depth
       SRCU.synchronize(flavor)
       SRCU.readUnlock(flavor)
       SRCU.readUnlock(flavor)
-      return d
+      return (d, mmn_task_pid())
     }
     #expect(depth == 2)
+    // A thread working on no mm reports into the harness's orphan log.
+    var record = mmn_log_record()
+    let reports = (0..<mmn_log_count(nil)).filter { i in
+      mmn_log_get(nil, i, &record) && record.kind == Int32(MMN_LOG_BUG.rawValue)
+        && record.pid == pid
+        && String(cString: record.text).contains("synchronize_srcu() called inside")
+    }
+    #expect(reports.count == 1)
   }
 
   @Test func membarrierIsDetected() {

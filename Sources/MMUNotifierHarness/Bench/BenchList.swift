@@ -102,18 +102,23 @@ final class BenchList {
   }
 
   /// Interleaved no-ops and refusers, so that the refusers' addresses fall
-  /// between the no-ops'; the unused ones become spares.
+  /// between the no-ops'. The pool grows until some refuser has enough
+  /// no-ops on each side: the heap (other threads allocate too) need not
+  /// interleave them at first. A list that cannot be placed is an error,
+  /// never a row labelled with the wrong failure position.
   private func placeFromPool(target: Int) throws(KernelError) -> [Candidate] {
-    var noops: [Candidate] = []
-    var refusers: [Candidate] = []
-    for _ in 0..<notifiers {
-      noops.append(try make(refusing: false))
-      refusers.append(try make(refusing: true))
+    var pool: [Candidate] = []
+    for _ in 0..<(4 * notifiers + 64) {
+      pool.append(try make(refusing: false))
+      pool.append(try make(refusing: true))
+      guard pool.count >= 2 * notifiers, let keep = Self.place(target: target, of: notifiers, pool)
+      else { continue }
+      let kept = Set(keep.map(\.address))
+      spares += pool.filter { !kept.contains($0.address) }
+      return keep
     }
-    let keep = Self.place(target: target, noops: noops, refusers: refusers)
-    let kept = Set(keep.map(\.address))
-    spares += (noops + refusers).filter { !kept.contains($0.address) }
-    return keep
+    spares += pool
+    throw KernelError(errno: -EAGAIN, operation: "placing the refusing subscription at \(target)")
   }
 
   /// Frees the candidates this list did not use. Called once every list of
@@ -143,29 +148,24 @@ final class BenchList {
     }
   }
 
-  /// N-1 no-ops and one refuser such that exactly `target` no-ops have a
-  /// lower address than the refuser.
-  private static func place(target: Int, noops: [Candidate], refusers: [Candidate]) -> [Candidate] {
-    let byAddress = (noops + refusers).sorted { $0.address < $1.address }
-    let noopsByAddress = byAddress.filter { !$0.refusing }
+  /// `count - 1` no-ops and one refuser such that exactly `target` of the
+  /// no-ops have a lower address than the refuser (the nearest ones on each
+  /// side), or nil if no refuser in the pool has enough on both sides.
+  private static func place(target: Int, of count: Int, _ pool: [Candidate]) -> [Candidate]? {
+    let byAddress = pool.sorted { $0.address < $1.address }
+    let noops = byAddress.filter { !$0.refusing }
     var below = 0
     for c in byAddress {
       guard c.refusing else {
         below += 1
         continue
       }
-      // `below` no-ops lie under c and noops.count - below above it.
-      if below == target + 1 {
-        return Array(noopsByAddress.dropFirst()) + [c]
-      }
-      if below == target, noops.count - below >= 1 {
-        return Array(noopsByAddress.dropLast()) + [c]
+      let above = noops.count - below
+      if below >= target, above >= count - 1 - target {
+        return Array(noops[(below - target)..<(below + count - 1 - target)]) + [c]
       }
     }
-    // Interleaved allocation makes this unreachable in practice; fall back
-    // to the nearest placement rather than fail the run.
-    let c = refusers[min(target, refusers.count - 1)]
-    return Array(noopsByAddress.dropLast()) + [c]
+    return nil
   }
 
   /// ns for `iterations` × (non-blockable start, end if it succeeded).

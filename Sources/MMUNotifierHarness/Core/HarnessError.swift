@@ -1,15 +1,12 @@
 /// Bad input from a user: the message names what is valid.
 public enum HarnessInputError: Error, CustomStringConvertible, Equatable {
   case unknown(kind: String, name: String, valid: [String])
-  case outOfRange(option: String, value: String, valid: String)
   case invalid(String)
 
   public var description: String {
     switch self {
     case .unknown(let kind, let name, let valid):
       "unknown \(kind) '\(name)'; valid: \(valid.joined(separator: ", "))"
-    case .outOfRange(let option, let value, let valid):
-      "\(option) \(value) is out of range; valid: \(valid)"
     case .invalid(let message):
       message
     }
