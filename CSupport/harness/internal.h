@@ -48,11 +48,12 @@ struct mmn_core {
 	unsigned long (*active_invalidate_ranges)(struct mm_struct *mm);
 	unsigned long (*invalidate_seq)(struct mm_struct *mm);
 	unsigned long (*hlist_count)(struct mm_struct *mm);
-	unsigned long long (*bench_core)(struct mm_struct *mm,
-					 unsigned long iterations,
-					 bool retire_ranges);
-	unsigned long long (*bench_floor)(struct mm_struct *mm,
-					  unsigned long iterations);
+	/* one private copy of each timed loop per enum mmn_bench_lane */
+	unsigned long long (*bench_core[MMN_BENCH_LANES])(
+		struct mm_struct *mm, unsigned long iterations,
+		bool retire_ranges);
+	unsigned long long (*bench_floor[MMN_BENCH_LANES])(
+		struct mm_struct *mm, unsigned long iterations);
 };
 
 struct mmn_variant {
@@ -70,7 +71,7 @@ extern const unsigned int mmn_variant_count;
 /* ---- the log ---- */
 
 struct mmn_log;
-struct mmn_log *mmn_log_create(void);
+struct mmn_log *mmn_log_create(size_t max_records);
 void mmn_log_destroy(struct mmn_log *log);
 void mmn_log_hung(struct mm_struct *mm, unsigned timeout_ms, const char *what,
 		  const char *holders);
@@ -191,12 +192,16 @@ static inline bool test_bit(int nr, const unsigned long *addr)
 
 #define MMN_POISON 0x6b6b6b6b6b6b6b6bULL
 
+enum { MMN_KSYM_SLOTS = 4 };
+
 struct mmn_subscription {
 	void *ctx;			/* must stay first: mmn_notifier_ctx */
 	struct mmu_notifier mn;
 	struct mmu_notifier_ops core_ops;	/* what the core sees */
 	struct mmu_notifier_ops driver_ops;	/* what the driver gave */
 	const char *symbol;
+	/* %pS of each ops slot, formatted once (see mmn_ksym) */
+	char *ksym[MMN_KSYM_SLOTS];
 	void (*release_ctx)(void *ctx);
 	unsigned long long id;
 	unsigned long long poison;	/* MMN_POISON once freed */

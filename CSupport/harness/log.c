@@ -24,20 +24,25 @@ struct mmn_log {
 	unsigned long long seq;
 	unsigned long long created_ns;
 	struct mmn_log_counts counts;
+	size_t max_records;	/* past it, records are counted and dropped */
 };
 
 /* Messages from a thread that is not working on any mm land here. */
 static struct mmn_log mmn_orphan_log = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.max_records = MMN_LOG_MAX_RECORDS,
 };
 
-struct mmn_log *mmn_log_create(void)
+struct mmn_log *mmn_log_create(size_t max_records)
 {
 	struct mmn_log *log = calloc(1, sizeof(*log));
 
 	if (!log)
 		abort();
 	pthread_mutex_init(&log->lock, NULL);
+	log->max_records = max_records && max_records < MMN_LOG_MAX_RECORDS ?
+				   max_records :
+				   MMN_LOG_MAX_RECORDS;
 	log->created_ns = mmn_now_ns();
 	return log;
 }
@@ -76,7 +81,7 @@ static void mmn_log_add(struct mm_struct *mm, int kind, char *text)
 
 	pthread_mutex_lock(&log->lock);
 	mmn_log_count_kind(&log->counts, kind);
-	if (log->count >= MMN_LOG_MAX_RECORDS) {
+	if (log->count >= log->max_records) {
 		log->counts.dropped++;
 		pthread_mutex_unlock(&log->lock);
 		free(text);
@@ -117,10 +122,33 @@ static char *mmn_vformat(const char *fmt, va_list ap)
 	return text;
 }
 
+/*
+ * A full log only counts what it drops, so a record it would drop is not
+ * formatted: a benchmark's millions of refused starts each pr_info, and
+ * formatting them cost more than the extra walk the failure path is
+ * timed for.
+ */
+static bool mmn_log_drop_if_full(struct mm_struct *mm, int kind)
+{
+	struct mmn_log *log = mmn_log_of(mm);
+	bool full;
+
+	pthread_mutex_lock(&log->lock);
+	full = log->count >= log->max_records;
+	if (full) {
+		mmn_log_count_kind(&log->counts, kind);
+		log->counts.dropped++;
+	}
+	pthread_mutex_unlock(&log->lock);
+	return full;
+}
+
 void mmn_log_printf(struct mm_struct *mm, int kind, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (mmn_log_drop_if_full(mm, kind))
+		return;
 	va_start(ap, fmt);
 	mmn_log_add(mm, kind, mmn_vformat(fmt, ap));
 	va_end(ap);

@@ -227,7 +227,7 @@ struct mm_struct *mmn_mm_create(const struct mmn_mm_config *config)
 	mm->hung_timeout_ms = config->hung_timeout_ms ? config->hung_timeout_ms :
 							 1000;
 	mm->created_ns = mmn_now_ns();
-	mm->log = mmn_log_create();
+	mm->log = mmn_log_create(config->log_records);
 	mm->ledger = mmn_ledger_create();
 	mm->lockdep = mmn_lockdep_create(mmn_log_lockdep_report, mm);
 	mmn_lockdep_set_enabled(mm->lockdep, config->lockdep);
@@ -468,20 +468,24 @@ void mmn_notifier_barrier(struct mm_struct *mm)
 }
 
 unsigned long long mmn_bench_core(struct mm_struct *mm, unsigned long iterations,
-				  bool retire_ranges)
+				  bool retire_ranges, unsigned lane)
 {
 	struct mm_struct *prev = mmn_enter(mm);
-	unsigned long long ns = mm->core->bench_core(mm, iterations,
-						     retire_ranges);
+	unsigned long long ns;
 
+	if (lane >= MMN_BENCH_LANES)
+		lane = MMN_BENCH_LANE_C;
+	ns = mm->core->bench_core[lane](mm, iterations, retire_ranges);
 	mmn_leave(prev);
 	return ns;
 }
 
 unsigned long long mmn_bench_floor(struct mm_struct *mm,
-				   unsigned long iterations)
+				   unsigned long iterations, unsigned lane)
 {
-	return mm->core->bench_floor(mm, iterations);
+	if (lane >= MMN_BENCH_LANES)
+		lane = MMN_BENCH_LANE_C;
+	return mm->core->bench_floor[lane](mm, iterations);
 }
 
 /* ---- variants ---- */

@@ -48,6 +48,8 @@ static struct mmn_quarantine *mmn_quarantine_of(struct mm_struct *mm)
 
 static void mmn_subscription_release_memory(struct mmn_subscription *sub)
 {
+	for (int i = 0; i < MMN_KSYM_SLOTS; i++)
+		free(sub->ksym[i]);
 	free((void *)sub->symbol);
 	free(sub);
 }
@@ -116,6 +118,8 @@ void mmn_subscription_free(struct mmn_subscription *sub)
 	mmn_leave(prev);
 }
 
+static void mmn_ksym_prepare(struct mmn_subscription *sub);
+
 struct mmn_subscription *
 mmn_subscription_create(struct mm_struct *mm,
 			const struct mmn_subscription_config *config)
@@ -153,6 +157,7 @@ mmn_subscription_create(struct mm_struct *mm,
 	}
 	sub->core_ops.free_notifier = mmn_subscription_free_notifier;
 	sub->mn.ops = &sub->core_ops;
+	mmn_ksym_prepare(sub);
 	INIT_HLIST_NODE(&sub->mn.hlist);
 	return sub;
 }
@@ -354,23 +359,50 @@ void mmn_interval_set_seq(struct mmu_interval_notifier *ins,
 	ins->mm->core->interval_set_seq(ins, cur_seq);
 }
 
+static const char *const mmn_ksym_slot_names[MMN_KSYM_SLOTS] = {
+	"invalidate_range_start", "invalidate_range_end", "invalidate_range",
+	"release",
+};
+
+static int mmn_ksym_slot(const struct mmn_subscription *sub, const void *fn)
+{
+	const struct mmu_notifier_ops *o = &sub->core_ops;
+
+	if (fn == (const void *)o->invalidate_range_start)
+		return 0;
+	if (fn == (const void *)o->invalidate_range_end)
+		return 1;
+	if (fn == (const void *)o->invalidate_range)
+		return 2;
+	if (fn == (const void *)o->release)
+		return 3;
+	return -1;
+}
+
+/*
+ * Formatted when the subscription is made: a driver that refuses in a
+ * loop (the benchmark's failure path) would otherwise pay a snprintf per
+ * pr_info, which the kernel's %pS does not cost its caller.
+ */
+static void mmn_ksym_prepare(struct mmn_subscription *sub)
+{
+	for (int i = 0; i < MMN_KSYM_SLOTS; i++)
+		if (asprintf(&sub->ksym[i], "%s_%s", sub->symbol,
+			     mmn_ksym_slot_names[i]) < 0)
+			abort();
+}
+
 /* %pS for the port's pr_info: "<symbol>_<callback>" */
 const char *mmn_ksym(const struct mmu_notifier *subscription, const void *fn)
 {
 	static __thread char buf[160];
 	const struct mmn_subscription *sub = mmn_sub_of(subscription);
-	const struct mmu_notifier_ops *o = &sub->core_ops;
-	const char *slot = "callback";
+	int slot = mmn_ksym_slot(sub, fn);
 
-	if (fn == (const void *)o->invalidate_range_start)
-		slot = "invalidate_range_start";
-	else if (fn == (const void *)o->invalidate_range_end)
-		slot = "invalidate_range_end";
-	else if (fn == (const void *)o->invalidate_range)
-		slot = "invalidate_range";
-	else if (fn == (const void *)o->release)
-		slot = "release";
-	snprintf(buf, sizeof(buf), "%s_%s", sub->symbol, slot);
+	if (slot >= 0 && sub->ksym[slot])
+		return sub->ksym[slot];
+	snprintf(buf, sizeof(buf), "%s_%s", sub->symbol,
+		 slot >= 0 ? mmn_ksym_slot_names[slot] : "callback");
 	return buf;
 }
 

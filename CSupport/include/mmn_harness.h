@@ -208,6 +208,7 @@ struct mmn_mm_config {
 	bool pseudo_lock_is_real;	/* the invalidate_range_start map excludes */
 	unsigned long nr_vmas;	/* VMAs to create, for the OOM reaper */
 	unsigned long vma_size;
+	unsigned log_records;	/* records the log keeps (0: 20000, the most) */
 };
 
 struct mm_struct *mmn_mm_create(const struct mmn_mm_config *config);
@@ -428,12 +429,30 @@ unsigned mmn_waitqueue_sleepers(struct mmn_waitqueue *wq);
 /* C no-op callbacks, for the C side of the comparison. */
 const struct mmu_notifier_ops *mmn_bench_noop_ops(bool with_end);
 const struct mmu_notifier_ops *mmn_bench_failing_ops(void);
+/*
+ * Lanes: every variant and flavour has one private copy of each timed loop
+ * per lane. A list is timed in the lane of its kind, so that no indirect
+ * call site is shared by lists whose callbacks differ (see core_table.h).
+ */
+enum mmn_bench_lane {
+	MMN_BENCH_LANE_C = 0,
+	MMN_BENCH_LANE_C_LEDGER = 1,
+	MMN_BENCH_LANE_C_REFUSING = 2,
+	MMN_BENCH_LANE_C_REFUSING_LEDGER = 3,
+	MMN_BENCH_LANE_SWIFT = 4,
+	MMN_BENCH_LANE_SWIFT_LEDGER = 5,
+	MMN_BENCH_LANE_SWIFT_REFUSING = 6,
+	MMN_BENCH_LANE_SWIFT_REFUSING_LEDGER = 7,
+	MMN_BENCH_LANES = 8
+};
 /* iterations x (start_nonblock + end, or start_nonblock and no end when the
- * start fails, as the OOM reaper does); returns elapsed nanoseconds. */
+ * start fails, as the OOM reaper does); returns elapsed nanoseconds. An
+ * out-of-range lane is treated as MMN_BENCH_LANE_C. */
 unsigned long long mmn_bench_core(struct mm_struct *mm, unsigned long iterations,
-				  bool retire_ranges);
+				  bool retire_ranges, unsigned lane);
 /* The floor: the same nodes, the same indirect calls, no RCU, no checks. */
-unsigned long long mmn_bench_floor(struct mm_struct *mm, unsigned long iterations);
+unsigned long long mmn_bench_floor(struct mm_struct *mm, unsigned long iterations,
+				   unsigned lane);
 /* Pin this thread to one CPU; returns 0 or an errno. */
 int mmn_pin_thread(int cpu);
 unsigned long long mmn_now_ns(void);

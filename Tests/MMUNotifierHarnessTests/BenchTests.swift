@@ -148,7 +148,7 @@ struct BenchTests {
         for (path, index) in [(BenchPath.failureMiddle, 4), (.failureEnd, 7)] {
           let list = try BenchList(
             variant: variant, flavor: .memb, notifiers: 8, path: path, driver: driver, ledger: true)
-          _ = mmn_bench_core(list.mm.raw, 1, true)
+          _ = list.timeCore(1)
           let totals = list.mm.ledgerTotals
           #expect(totals.starts == UInt64(index + 1), "\(variantID) \(path) \(driver)")
           #expect(totals.startsFailed == 1)

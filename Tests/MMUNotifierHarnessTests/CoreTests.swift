@@ -254,3 +254,65 @@ struct CoreTests {
     }
   }
 }
+
+/// Counts the calls that came in through `EntryPointNotifier`'s own entry
+/// points, rather than the shared ones.
+private let ownEntryCalls = Atomic<Int>(0)
+
+/// A driver with entry points compiled for its type.
+private final class EntryPointNotifier: Notifier {
+  let callbacks: NotifierCallbacks = .startAndEnd
+  let symbol = "entry_notifier"
+  let starts = Atomic<Int>(0)
+  let ends = Atomic<Int>(0)
+
+  static let entryPoints: NotifierEntryPoints? = NotifierEntryPoints(
+    start: {
+      ownEntryCalls.add(1, ordering: .relaxed)
+      return NotifierEntryPoints.start(EntryPointNotifier.self, $0, $1)
+    },
+    end: {
+      ownEntryCalls.add(1, ordering: .relaxed)
+      NotifierEntryPoints.end(EntryPointNotifier.self, $0, $1)
+    })
+
+  func invalidateRangeStart(_ range: NotifierRange) -> Int32 {
+    starts.add(1, ordering: .relaxed)
+    return range.isBlockable ? 0 : -EAGAIN
+  }
+
+  func invalidateRangeEnd(_ range: NotifierRange) { ends.add(1, ordering: .relaxed) }
+}
+
+@Suite("Swift drivers' own entry points")
+struct EntryPointTests {
+  /// The core calls the type's own start and end, which reach the driver's
+  /// methods; a refusal is named in the log as through the shared ones.
+  @Test func ownEntryPointsReachTheDriver() {
+    onKernelThread {
+      let mm = MM(flavor: .memb)
+      let driver = EntryPointNotifier()
+      let sub = try! mm.register(driver)
+      let before = ownEntryCalls.load(ordering: .relaxed)
+
+      let blockable = Invalidation(mm, start: 0, end: 0x1000)
+      blockable.start()
+      blockable.end()
+      blockable.retire()
+      let refused = Invalidation(mm, start: 0, end: 0x1000)
+      #expect(refused.startNonblock() == -EAGAIN)
+      refused.retire()
+
+      #expect(driver.starts.load(ordering: .relaxed) == 2)
+      #expect(driver.ends.load(ordering: .relaxed) == 1)
+      #expect(ownEntryCalls.load(ordering: .relaxed) - before == 3)
+      #expect(
+        mm.log.filter { $0.kind == .info }.map(\.text) == [
+          "entry_notifier_invalidate_range_start callback failed with -11 in non-blockable context."
+        ])
+      #expect(mm.ledgerTotals.startsFailed == 1)
+      #expect(mm.ledgerTotals.isPaired)
+      sub.unregister()
+    }
+  }
+}

@@ -73,7 +73,11 @@ final class BenchList {
     ledger: Bool
   ) throws(KernelError) {
     precondition(notifiers >= 1)
-    mm = MM(variant: variant, flavor: flavor)
+    // A refusing list pr_infos on every op: keep a few records and count
+    // the rest, so every timed batch pays the same (unformatted) drop.
+    var configuration = MM.Configuration(variant: variant, flavor: flavor)
+    configuration.logRecords = 16
+    mm = MM(configuration)
     self.notifiers = notifiers
     self.driver = driver
     self.ledger = ledger
@@ -168,16 +172,33 @@ final class BenchList {
     return nil
   }
 
+  /// The private copy of the timed loops this kind of list runs in: its
+  /// call sites see only this kind's callbacks (see `mmn_bench_lane`).
+  var lane: UInt32 {
+    let lane: mmn_bench_lane =
+      switch (driver, path.fails, ledger) {
+      case (.c, false, false): MMN_BENCH_LANE_C
+      case (.c, false, true): MMN_BENCH_LANE_C_LEDGER
+      case (.c, true, false): MMN_BENCH_LANE_C_REFUSING
+      case (.c, true, true): MMN_BENCH_LANE_C_REFUSING_LEDGER
+      case (.swift, false, false): MMN_BENCH_LANE_SWIFT
+      case (.swift, false, true): MMN_BENCH_LANE_SWIFT_LEDGER
+      case (.swift, true, false): MMN_BENCH_LANE_SWIFT_REFUSING
+      case (.swift, true, true): MMN_BENCH_LANE_SWIFT_REFUSING_LEDGER
+      }
+    return lane.rawValue
+  }
+
   /// ns for `iterations` × (non-blockable start, end if it succeeded).
   @inline(__always)
   func timeCore(_ iterations: Int) -> UInt64 {
-    mmn_bench_core(mm.raw, UInt(iterations), ledger)
+    mmn_bench_core(mm.raw, UInt(iterations), ledger, lane)
   }
 
   /// ns for `iterations` walks of the plain C floor over these nodes.
   @inline(__always)
   func timeFloor(_ iterations: Int) -> UInt64 {
-    mmn_bench_floor(mm.raw, UInt(iterations))
+    mmn_bench_floor(mm.raw, UInt(iterations), lane)
   }
 
   /// Puts every subscription; the caller waits for the frees (`srcu_barrier`).

@@ -10,6 +10,10 @@ public final class NoopNotifier: Notifier {
 
   public init(symbol: String = "bench_noop_notifier") { self.symbol = symbol }
 
+  public static let entryPoints: NotifierEntryPoints? = NotifierEntryPoints(
+    start: { NotifierEntryPoints.start(NoopNotifier.self, $0, $1) },
+    end: { NotifierEntryPoints.end(NoopNotifier.self, $0, $1) })
+
   public func invalidateRangeStart(_ range: NotifierRange) -> Int32 { 0 }
   public func invalidateRangeEnd(_ range: NotifierRange) {}
 }
@@ -21,6 +25,10 @@ public final class RefusingNotifier: Notifier {
   public let symbol: String
 
   public init(symbol: String = "bench_refusing_notifier") { self.symbol = symbol }
+
+  public static let entryPoints: NotifierEntryPoints? = NotifierEntryPoints(
+    start: { NotifierEntryPoints.start(RefusingNotifier.self, $0, $1) },
+    end: { NotifierEntryPoints.end(RefusingNotifier.self, $0, $1) })
 
   public func invalidateRangeStart(_ range: NotifierRange) -> Int32 {
     range.isBlockable ? 0 : -EAGAIN

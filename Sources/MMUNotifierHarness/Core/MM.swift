@@ -20,6 +20,9 @@ public final class MM: @unchecked Sendable {
     /// The owning task, as the OOM reaper prints it.
     public var ownerPID: Int32 = 4242
     public var ownerComm: String = "qemu-system-x86"
+    /// Records the kernel log keeps (at most 20000); later ones are
+    /// counted in `logCounts` and dropped unformatted.
+    public var logRecords: UInt32 = 20_000
 
     public init(
       variant: Variant = .original, flavor: RCUFlavor = .memb, vmas: Int = 0,
@@ -50,6 +53,7 @@ public final class MM: @unchecked Sendable {
     c.pseudo_lock_is_real = configuration.pseudoLockIsReal
     c.nr_vmas = UInt(configuration.vmas)
     c.vma_size = configuration.vmaSize
+    c.log_records = configuration.logRecords
     raw = configuration.ownerComm.withCString { comm in
       c.comm = comm
       return mmn_mm_create(&c)!

@@ -56,6 +56,9 @@ public protocol Notifier: AnyObject, Sendable {
   func invalidateRangeEnd(_ range: NotifierRange)
   func invalidateRange(start: UInt, end: UInt)
   func release()
+  /// Start and end compiled for this type, or nil (the default) for the
+  /// shared ones, which reach the driver through `any Notifier`.
+  static var entryPoints: NotifierEntryPoints? { get }
 }
 
 extension Notifier {
@@ -63,13 +66,78 @@ extension Notifier {
   public func invalidateRangeEnd(_ range: NotifierRange) {}
   public func invalidateRange(start: UInt, end: UInt) {}
   public func release() {}
+  public static var entryPoints: NotifierEntryPoints? { nil }
+}
+
+/// A driver type's own `invalidate_range_start`/`_end` entry points.
+///
+/// The shared entry points serve every driver type, so the call they make
+/// into the driver goes through a witness table, and that one call site
+/// is predicted across all the types it has seen. Entry points compiled
+/// for one type call its methods directly (inlined when the class is
+/// final): a hot driver declares them once,
+///
+///     static let entryPoints: NotifierEntryPoints? = NotifierEntryPoints(
+///       start: { NotifierEntryPoints.start(MyDriver.self, $0, $1) },
+///       end: { NotifierEntryPoints.end(MyDriver.self, $0, $1) })
+///
+/// and Swift forms the C function pointers, as it cannot from a generic
+/// context.
+public struct NotifierEntryPoints: @unchecked Sendable {
+  public typealias Start =
+    @convention(c) (OpaquePointer?, UnsafePointer<mmu_notifier_range>?) -> Int32
+  public typealias End = @convention(c) (OpaquePointer?, UnsafePointer<mmu_notifier_range>?) -> Void
+
+  let start: Start
+  let end: End
+
+  public init(start: Start, end: End) {
+    self.start = start
+    self.end = end
+  }
+
+  /// The body of a type's start entry point: no retain, no lock, no cast
+  /// check; `N` must be the subscribed driver's type.
+  @inlinable @inline(__always)
+  public static func start<N: Notifier>(
+    _: N.Type, _ mn: OpaquePointer?, _ range: UnsafePointer<mmu_notifier_range>?
+  ) -> Int32 {
+    NotifierBox.driver(of: mn, as: N.self)._withUnsafeGuaranteedRef {
+      $0.invalidateRangeStart(NotifierRange(range.unsafelyUnwrapped))
+    }
+  }
+
+  /// The body of a type's end entry point (see `start`).
+  @inlinable @inline(__always)
+  public static func end<N: Notifier>(
+    _: N.Type, _ mn: OpaquePointer?, _ range: UnsafePointer<mmu_notifier_range>?
+  ) {
+    NotifierBox.driver(of: mn, as: N.self)._withUnsafeGuaranteedRef {
+      $0.invalidateRangeEnd(NotifierRange(range.unsafelyUnwrapped))
+    }
+  }
 }
 
 /// What a subscription's C context points to. Retained once by the
 /// subscription, released after its last possible callback.
+@usableFromInline
 final class NotifierBox {
   let notifier: any Notifier
-  init(_ notifier: any Notifier) { self.notifier = notifier }
+  /// The same object, unretained: what a type's own entry points load.
+  @usableFromInline let object: UnsafeRawPointer
+
+  init(_ notifier: any Notifier) {
+    self.notifier = notifier
+    object = UnsafeRawPointer(Unmanaged.passUnretained(notifier as AnyObject).toOpaque())
+  }
+
+  /// The driver behind a `struct mmu_notifier`, as `N`, unretained.
+  @inlinable @inline(__always)
+  static func driver<N: Notifier>(of mn: OpaquePointer?, as _: N.Type) -> Unmanaged<N> {
+    let box = UnsafeRawPointer(mn.unsafelyUnwrapped).load(
+      fromByteOffset: -MemoryLayout<UnsafeRawPointer>.size, as: Unmanaged<NotifierBox>.self)
+    return Unmanaged<N>.fromOpaque(box._withUnsafeGuaranteedRef { $0.object })
+  }
 }
 
 /// The C side calls these; each recovers its driver with one load (the word
@@ -117,10 +185,14 @@ enum NotifierTrampolines {
     Unmanaged<AnyObject>.fromOpaque(ctx.unsafelyUnwrapped).release()
   }
 
-  static func ops(for callbacks: NotifierCallbacks) -> mmu_notifier_ops {
+  static func ops(for notifier: any Notifier) -> mmu_notifier_ops {
+    let callbacks = notifier.callbacks
+    let own = type(of: notifier).entryPoints
     var ops = mmu_notifier_ops()
-    if callbacks.contains(.invalidateRangeStart) { ops.invalidate_range_start = start }
-    if callbacks.contains(.invalidateRangeEnd) { ops.invalidate_range_end = end }
+    if callbacks.contains(.invalidateRangeStart) {
+      ops.invalidate_range_start = own?.start ?? start
+    }
+    if callbacks.contains(.invalidateRangeEnd) { ops.invalidate_range_end = own?.end ?? end }
     if callbacks.contains(.invalidateRange) { ops.invalidate_range = invalidateRange }
     if callbacks.contains(.release) { ops.release = release }
     return ops

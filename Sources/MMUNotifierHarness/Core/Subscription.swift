@@ -17,7 +17,7 @@ public final class Subscription: @unchecked Sendable {
   static func make(_ mm: MM, _ notifier: any Notifier, ledger: Bool) throws(KernelError)
     -> Subscription
   {
-    var ops = NotifierTrampolines.ops(for: notifier.callbacks)
+    var ops = NotifierTrampolines.ops(for: notifier)
     let ctx = Unmanaged.passRetained(NotifierBox(notifier)).toOpaque()
     let raw: OpaquePointer? = withUnsafePointer(to: &ops) { ops in
       notifier.symbol.withCString { symbol in
