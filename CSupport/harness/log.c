@@ -73,6 +73,15 @@ static void mmn_log_count_kind(struct mmn_log_counts *c, int kind)
 	}
 }
 
+/* Under log->lock: a full log keeps no more records, only their count. */
+static bool mmn_log_drop_locked(struct mmn_log *log)
+{
+	if (log->count < log->max_records)
+		return false;
+	log->counts.dropped++;
+	return true;
+}
+
 static void mmn_log_add(struct mm_struct *mm, int kind, char *text)
 {
 	struct mmn_log *log = mmn_log_of(mm);
@@ -81,8 +90,7 @@ static void mmn_log_add(struct mm_struct *mm, int kind, char *text)
 
 	pthread_mutex_lock(&log->lock);
 	mmn_log_count_kind(&log->counts, kind);
-	if (log->count >= log->max_records) {
-		log->counts.dropped++;
+	if (mmn_log_drop_locked(log)) {
 		pthread_mutex_unlock(&log->lock);
 		free(text);
 		return;
@@ -134,11 +142,9 @@ static bool mmn_log_drop_if_full(struct mm_struct *mm, int kind)
 	bool full;
 
 	pthread_mutex_lock(&log->lock);
-	full = log->count >= log->max_records;
-	if (full) {
+	full = mmn_log_drop_locked(log);
+	if (full)
 		mmn_log_count_kind(&log->counts, kind);
-		log->counts.dropped++;
-	}
 	pthread_mutex_unlock(&log->lock);
 	return full;
 }

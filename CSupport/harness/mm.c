@@ -467,15 +467,18 @@ void mmn_notifier_barrier(struct mm_struct *mm)
 	mmn_leave(prev);
 }
 
+static unsigned mmn_bench_lane_or_c(unsigned lane)
+{
+	return lane < MMN_BENCH_LANES ? lane : MMN_BENCH_LANE_C;
+}
+
 unsigned long long mmn_bench_core(struct mm_struct *mm, unsigned long iterations,
 				  bool retire_ranges, unsigned lane)
 {
 	struct mm_struct *prev = mmn_enter(mm);
-	unsigned long long ns;
+	unsigned long long ns = mm->core->bench_core[mmn_bench_lane_or_c(lane)](
+		mm, iterations, retire_ranges);
 
-	if (lane >= MMN_BENCH_LANES)
-		lane = MMN_BENCH_LANE_C;
-	ns = mm->core->bench_core[lane](mm, iterations, retire_ranges);
 	mmn_leave(prev);
 	return ns;
 }
@@ -483,9 +486,7 @@ unsigned long long mmn_bench_core(struct mm_struct *mm, unsigned long iterations
 unsigned long long mmn_bench_floor(struct mm_struct *mm,
 				   unsigned long iterations, unsigned lane)
 {
-	if (lane >= MMN_BENCH_LANES)
-		lane = MMN_BENCH_LANE_C;
-	return mm->core->bench_floor[lane](mm, iterations);
+	return mm->core->bench_floor[mmn_bench_lane_or_c(lane)](mm, iterations);
 }
 
 /* ---- variants ---- */

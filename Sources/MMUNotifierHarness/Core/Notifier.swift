@@ -134,26 +134,25 @@ final class NotifierBox {
   /// The driver behind a `struct mmu_notifier`, as `N`, unretained.
   @inlinable @inline(__always)
   static func driver<N: Notifier>(of mn: OpaquePointer?, as _: N.Type) -> Unmanaged<N> {
-    let box = UnsafeRawPointer(mn.unsafelyUnwrapped).load(
-      fromByteOffset: -MemoryLayout<UnsafeRawPointer>.size, as: Unmanaged<NotifierBox>.self)
-    return Unmanaged<N>.fromOpaque(box._withUnsafeGuaranteedRef { $0.object })
+    Unmanaged<N>.fromOpaque(NotifierTrampolines.box(mn)._withUnsafeGuaranteedRef { $0.object })
   }
 }
 
 /// The C side calls these; each recovers its driver with one load (the word
 /// before the `struct mmu_notifier`) and calls it without retaining,
 /// allocating or locking.
+@usableFromInline
 enum NotifierTrampolines {
   /// `mmn_notifier_ctx`, read here rather than called: Swift compiles an
   /// imported static inline C function as a real call, which doubled the
   /// crossing's cost.
-  @inline(__always)
+  @inlinable @inline(__always)
   static func contextWord(before object: OpaquePointer?) -> UnsafeRawPointer {
     UnsafeRawPointer(object.unsafelyUnwrapped).load(
       fromByteOffset: -MemoryLayout<UnsafeRawPointer>.size, as: UnsafeRawPointer.self)
   }
 
-  @inline(__always)
+  @inlinable @inline(__always)
   static func box(_ mn: OpaquePointer?) -> Unmanaged<NotifierBox> {
     Unmanaged<NotifierBox>.fromOpaque(contextWord(before: mn))
   }
