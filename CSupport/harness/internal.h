@@ -197,7 +197,7 @@ enum { MMN_KSYM_SLOTS = 4 };
 struct mmn_subscription {
 	void *ctx;			/* must stay first: mmn_notifier_ctx */
 	struct mmu_notifier mn;
-	struct mmu_notifier_ops core_ops;	/* what the core sees */
+	/* mn.ops is what the core sees: interned, see mmn_ops_intern */
 	struct mmu_notifier_ops driver_ops;	/* what the driver gave */
 	const char *symbol;
 	/* %pS of each ops slot, formatted once (see mmn_ksym) */

@@ -2,7 +2,8 @@
 /*
  * subscription.c - the harness's wrapper around a struct mmu_notifier and
  * a struct mmu_interval_notifier: the driver's context, its ops (copied,
- * NULL entries kept), the ledger's interposer, and what happens on free.
+ * NULL entries kept, the table the core sees shared as in the kernel), the
+ * ledger's interposer, and what happens on free.
  *
  * rcutorture's check, adapted: a freed subscription is poisoned and kept
  * in a quarantine instead of being returned to malloc, with its list links
@@ -118,6 +119,48 @@ void mmn_subscription_free(struct mmn_subscription *sub)
 	mmn_leave(prev);
 }
 
+_Static_assert(sizeof(struct mmu_notifier_ops) % sizeof(void *) == 0,
+	       "mmn_ops_intern compares tables of pointers with memcmp");
+
+/*
+ * The ops table the core sees: the driver's callbacks, or the ledger's
+ * trampolines where the driver has one, and always the harness's
+ * free_notifier. In the kernel every subscription of a driver points at
+ * that driver's one static const table (kvm_mmu_notifier_ops, gru_mmuops),
+ * so a walk over many subscriptions reads one ops line, not one per node.
+ * The harness keeps that: tables are interned by content and, like static
+ * ones, live as long as the process. Only function pointers, so no padding
+ * for memcmp to trip on; a handful of distinct tables exist in a run.
+ */
+struct mmn_interned_ops {
+	struct mmu_notifier_ops ops;
+	struct mmn_interned_ops *next;
+};
+
+static pthread_mutex_t mmn_ops_intern_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mmn_interned_ops *mmn_ops_interned;
+
+static const struct mmu_notifier_ops *
+mmn_ops_intern(const struct mmu_notifier_ops *ops)
+{
+	struct mmn_interned_ops *e;
+
+	pthread_mutex_lock(&mmn_ops_intern_lock);
+	for (e = mmn_ops_interned; e; e = e->next)
+		if (!memcmp(&e->ops, ops, sizeof(*ops)))
+			break;
+	if (!e) {
+		/* 64-byte aligned, as the linker places a hot static table */
+		if (posix_memalign((void **)&e, 64, sizeof(*e)))
+			abort();
+		e->ops = *ops;
+		e->next = mmn_ops_interned;
+		mmn_ops_interned = e;
+	}
+	pthread_mutex_unlock(&mmn_ops_intern_lock);
+	return &e->ops;
+}
+
 static void mmn_ksym_prepare(struct mmn_subscription *sub);
 
 struct mmn_subscription *
@@ -126,6 +169,7 @@ mmn_subscription_create(struct mm_struct *mm,
 {
 	struct mmn_subscription *sub;
 	const struct mmu_notifier_ops *l = &mmn_ledger_ops_template;
+	struct mmu_notifier_ops core_ops = { 0 };
 
 	_Static_assert(offsetof(struct mmn_subscription, mn) == sizeof(void *),
 		       "mmn_notifier_ctx() reads the word before the notifier");
@@ -145,18 +189,18 @@ mmn_subscription_create(struct mm_struct *mm,
 		/* interpose only where the driver has a callback: NULL stays NULL */
 		const struct mmu_notifier_ops *d = &sub->driver_ops;
 
-		sub->core_ops.release = d->release ? l->release : NULL;
-		sub->core_ops.invalidate_range_start =
+		core_ops.release = d->release ? l->release : NULL;
+		core_ops.invalidate_range_start =
 			d->invalidate_range_start ? l->invalidate_range_start : NULL;
-		sub->core_ops.invalidate_range_end =
+		core_ops.invalidate_range_end =
 			d->invalidate_range_end ? l->invalidate_range_end : NULL;
-		sub->core_ops.invalidate_range =
+		core_ops.invalidate_range =
 			d->invalidate_range ? l->invalidate_range : NULL;
 	} else {
-		sub->core_ops = sub->driver_ops;
+		core_ops = sub->driver_ops;
 	}
-	sub->core_ops.free_notifier = mmn_subscription_free_notifier;
-	sub->mn.ops = &sub->core_ops;
+	core_ops.free_notifier = mmn_subscription_free_notifier;
+	sub->mn.ops = mmn_ops_intern(&core_ops);
 	mmn_ksym_prepare(sub);
 	INIT_HLIST_NODE(&sub->mn.hlist);
 	return sub;
@@ -175,6 +219,12 @@ const struct mmu_notifier *
 mmn_subscription_notifier(const struct mmn_subscription *sub)
 {
 	return &sub->mn;
+}
+
+const struct mmu_notifier_ops *
+mmn_notifier_ops(const struct mmu_notifier *subscription)
+{
+	return subscription->ops;
 }
 
 unsigned long long mmn_subscription_id(const struct mmn_subscription *sub)
@@ -366,7 +416,7 @@ static const char *const mmn_ksym_slot_names[MMN_KSYM_SLOTS] = {
 
 static int mmn_ksym_slot(const struct mmn_subscription *sub, const void *fn)
 {
-	const struct mmu_notifier_ops *o = &sub->core_ops;
+	const struct mmu_notifier_ops *o = sub->mn.ops;
 
 	if (fn == (const void *)o->invalidate_range_start)
 		return 0;
@@ -432,6 +482,10 @@ static int mmn_probe_start(struct mmu_notifier *mn,
 	return 0;
 }
 
+static const struct mmu_notifier_ops mmn_probe_ops = {
+	.invalidate_range_start = mmn_probe_start,
+};
+
 int mmn_hlist_rule(unsigned variant, int flavor)
 {
 	struct mmn_mm_config config = { .variant = variant, .flavor = flavor };
@@ -455,8 +509,7 @@ int mmn_hlist_rule(unsigned variant, int flavor)
 
 		sub->owner = mm;
 		sub->symbol = "order_probe";
-		sub->core_ops.invalidate_range_start = mmn_probe_start;
-		sub->mn.ops = &sub->core_ops;
+		sub->mn.ops = &mmn_probe_ops;
 		INIT_HLIST_NODE(&sub->mn.hlist);
 	}
 	for (int i = 0; i < 3; i++)

@@ -260,6 +260,9 @@ mmn_subscription_create(struct mm_struct *mm,
 void mmn_subscription_destroy(struct mmn_subscription *sub);
 const struct mmu_notifier *
 mmn_subscription_notifier(const struct mmn_subscription *sub);
+/* The table the core calls through: one per distinct set of callbacks. */
+const struct mmu_notifier_ops *
+mmn_notifier_ops(const struct mmu_notifier *subscription);
 unsigned long long mmn_subscription_id(const struct mmn_subscription *sub);
 
 /* mmu_notifier_register: takes mmap_lock for write, like the kernel. */

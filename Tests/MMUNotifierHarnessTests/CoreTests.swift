@@ -25,6 +25,40 @@ struct CoreTests {
     }
   }
 
+  /// As in the kernel, where every subscription of a driver points at its
+  /// one static ops table: subscriptions with the same callbacks share the
+  /// table the core reads, and the ledger's interposed table is another one.
+  @Test func subscriptionsOfOneDriverShareTheirOpsTable() {
+    onKernelThread {
+      let log = EventLog()
+      let mm = MM(flavor: .memb)
+      func opsTable(_ sub: Subscription) -> UnsafePointer<mmu_notifier_ops>? {
+        OpaquePointer(bitPattern: sub.notifierAddress).flatMap { mmn_notifier_ops($0) }
+      }
+      let plain = ["a", "b"].map {
+        try! mm.register(RecordingNotifier($0, log: log), ledger: false)
+      }
+      let ledgered = ["c", "d"].map { try! mm.register(RecordingNotifier($0, log: log)) }
+      let startOnly = try! mm.register(
+        RecordingNotifier("e", log: log, callbacks: [.invalidateRangeStart]), ledger: false)
+
+      #expect(opsTable(plain[0]) != nil)
+      #expect(opsTable(plain[0]) == opsTable(plain[1]))
+      #expect(opsTable(ledgered[0]) == opsTable(ledgered[1]))
+      #expect(opsTable(plain[0]) != opsTable(ledgered[0]))
+      #expect(opsTable(startOnly) != opsTable(plain[0]))
+      #expect(opsTable(startOnly)?.pointee.invalidate_range_end == nil)
+
+      let inv = Invalidation(mm, start: 0, end: 0x1000)
+      inv.start()
+      inv.end()
+      inv.retire()
+      #expect(log.all.filter { $0.hasSuffix(".start") }.count == 5)
+      #expect(log.all.filter { $0.hasSuffix(".end") }.count == 4)
+      (plain + ledgered + [startOnly]).forEach { $0.unregister() }
+    }
+  }
+
   /// A failing start: the loop carries on, the last error is returned, no
   /// end is called, the kernel's pr_info is logged, and WARN_ON fires for a
   /// code other than -EAGAIN.
