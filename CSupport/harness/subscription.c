@@ -150,7 +150,7 @@ mmn_ops_intern(const struct mmu_notifier_ops *ops)
 		if (!memcmp(&e->ops, ops, sizeof(*ops)))
 			break;
 	if (!e) {
-		/* 64-byte aligned, as the linker places a hot static table */
+		/* 64-byte aligned: each table is one cache line */
 		if (posix_memalign((void **)&e, 64, sizeof(*e)))
 			abort();
 		e->ops = *ops;
