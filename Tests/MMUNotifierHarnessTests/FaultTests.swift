@@ -98,33 +98,48 @@ struct FaultTests {
     }
   }
 
+  /// An mm whose one subscription sleeps in start, an invalidation on its
+  /// way into that start, and the unlink and free traced in order.
+  struct SleepingStart {
+    let events = Events()
+    let mm: MM
+    let sleeper: SleepingNotifier
+    let sub: Subscription
+    let unlinked = KernelSemaphore()
+    let freed = KernelSemaphore()
+    let invalidator: KernelThread
+
+    init(flavor: RCUFlavor) {
+      let mm = MM(flavor: flavor)
+      let sleeper = SleepingNotifier(events: events)
+      self.mm = mm
+      self.sleeper = sleeper
+      sub = KernelThread.run(name: "register") { try! mm.register(sleeper) }
+      FaultTests.trace(mm, events, unlinked: unlinked, freed: freed)
+      invalidator = KernelThread(name: "munmap") {
+        let inv = Invalidation(mm, start: 0, end: 0x1000)
+        inv.start()
+        inv.end()
+        inv.retire()
+      }
+    }
+  }
+
   /// Unregister while a start sleeps: the subscription is unlinked at once,
   /// but `mmu_notifier_unregister` waits in synchronize_srcu for the
   /// sleeping callback, and nothing is freed before it returns.
   @Test(arguments: RCUFlavor.allCases)
   func unregisterWaitsForASleepingStart(flavor: RCUFlavor) throws {
-    let events = Events()
-    let mm = MM(flavor: flavor)
-    let sleeper = SleepingNotifier(events: events)
-    let sub = KernelThread.run(name: "register") { try! mm.register(sleeper) }
-    let unlinked = KernelSemaphore()
-    let freed = KernelSemaphore()
+    let s = SleepingStart(flavor: flavor)
+    let (events, mm, sleeper, sub, invalidator) = (s.events, s.mm, s.sleeper, s.sub, s.invalidator)
     let returned = KernelSemaphore()
-    Self.trace(mm, events, unlinked: unlinked, freed: freed)
-
-    let invalidator = KernelThread(name: "munmap") {
-      let inv = Invalidation(mm, start: 0, end: 0x1000)
-      inv.start()
-      inv.end()
-      inv.retire()
-    }
     #expect(sleeper.entered.wait())
     let remover = KernelThread(name: "unregister") {
       sub.unregister()
       events.record("unregister.returned")
       returned.signal()
     }
-    #expect(unlinked.wait())
+    #expect(s.unlinked.wait())
     // The start still sleeps: unregister must not return, nothing is freed.
     #expect(!returned.wait(milliseconds: 300))
     #expect(events.index("freed") == nil)
@@ -149,27 +164,15 @@ struct FaultTests {
   /// waits for the sleeping callback.
   @Test(arguments: RCUFlavor.allCases)
   func putDefersTheFreeBehindASleepingStart(flavor: RCUFlavor) throws {
-    let events = Events()
-    let mm = MM(flavor: flavor)
-    let sleeper = SleepingNotifier(events: events)
-    let sub = KernelThread.run(name: "register") { try! mm.register(sleeper) }
-    let unlinked = KernelSemaphore()
-    let freed = KernelSemaphore()
-    Self.trace(mm, events, unlinked: unlinked, freed: freed)
-
-    let invalidator = KernelThread(name: "munmap") {
-      let inv = Invalidation(mm, start: 0, end: 0x1000)
-      inv.start()
-      inv.end()
-      inv.retire()
-    }
+    let s = SleepingStart(flavor: flavor)
+    let (events, mm, sleeper, sub, invalidator) = (s.events, s.mm, s.sleeper, s.sub, s.invalidator)
     #expect(sleeper.entered.wait())
     KernelThread.run(name: "put") {
       sub.put()
       events.record("put.returned")
     }
-    #expect(unlinked.wait())
-    #expect(!freed.wait(milliseconds: 300), "freed while a reader still runs its callback")
+    #expect(s.unlinked.wait())
+    #expect(!s.freed.wait(milliseconds: 300), "freed while a reader still runs its callback")
     #expect(mm.stats.frees == 0)
     sleeper.wake.signal()
     invalidator.join()
