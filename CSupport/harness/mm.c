@@ -8,6 +8,7 @@
  * one indirect call per operation, none per notifier.
  */
 #include "internal.h"
+#include "registry.h"
 
 struct mmn_pseudo_lock mmn_orphan_pseudo = {
 	.map = { .name = "mmu_notifier_invalidate_range_start" },
@@ -487,6 +488,29 @@ unsigned long long mmn_bench_floor(struct mm_struct *mm,
 				   unsigned long iterations, unsigned lane)
 {
 	return mm->core->bench_floor[mmn_bench_lane_or_c(lane)](mm, iterations);
+}
+
+/* port/config: original without CONFIG_DEBUG_ATOMIC_SLEEP, per flavour. */
+MMN_DECLARE_CORES(original_no_debug_atomic_sleep);
+static const struct mmn_core *const mmn_cores_no_debug_atomic_sleep[] = {
+	[MMN_FLAVOR_MEMB] = &mmn_core_original_no_debug_atomic_sleep_memb,
+	[MMN_FLAVOR_MB] = &mmn_core_original_no_debug_atomic_sleep_mb,
+	[MMN_FLAVOR_QSBR] = &mmn_core_original_no_debug_atomic_sleep_qsbr,
+	[MMN_FLAVOR_BP] = &mmn_core_original_no_debug_atomic_sleep_bp,
+};
+
+unsigned long long
+mmn_bench_core_no_debug_atomic_sleep(struct mm_struct *mm,
+				     unsigned long iterations, unsigned lane)
+{
+	const struct mmn_core *core =
+		mmn_cores_no_debug_atomic_sleep[mm->core->flavor];
+	struct mm_struct *prev = mmn_enter(mm);
+	unsigned long long ns = core->bench_core[mmn_bench_lane_or_c(lane)](
+		mm, iterations, false);
+
+	mmn_leave(prev);
+	return ns;
 }
 
 /* ---- variants ---- */

@@ -23,6 +23,11 @@ int mmn_task_pid(void)
 	return task_pid_nr(current);
 }
 
+int mmn_task_non_block_count(void)
+{
+	return current->non_block_count;
+}
+
 const char *mmn_task_comm(void)
 {
 	struct task_struct *t = current;

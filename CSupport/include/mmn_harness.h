@@ -123,6 +123,8 @@ const char *mmn_urcu_library_path(void);
  */
 void mmn_task_set_comm(const char *comm);
 int mmn_task_pid(void);
+/* current->non_block_count: > 0 inside a non-blocking section. */
+int mmn_task_non_block_count(void);
 /*
  * qsbr: by default a thread is online only inside read-side sections.
  * A thread that loops over invalidations may stay online and report a
@@ -456,6 +458,14 @@ unsigned long long mmn_bench_core(struct mm_struct *mm, unsigned long iterations
 /* The floor: the same nodes, the same indirect calls, no RCU, no checks. */
 unsigned long long mmn_bench_floor(struct mm_struct *mm, unsigned long iterations,
 				   unsigned lane);
+/*
+ * mmn_bench_core with original's core built without CONFIG_DEBUG_ATOMIC_SLEEP
+ * (no non_block_start/end), of mm's flavour, over mm's list; ranges are not
+ * retired, so the list must not carry the ledger.
+ */
+unsigned long long mmn_bench_core_no_debug_atomic_sleep(struct mm_struct *mm,
+							unsigned long iterations,
+							unsigned lane);
 /* Pin this thread to one CPU; returns 0 or an errno. */
 int mmn_pin_thread(int cpu);
 unsigned long long mmn_now_ns(void);

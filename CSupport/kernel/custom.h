@@ -108,6 +108,20 @@ const char *mmn_ksym(const struct mmu_notifier *subscription, const void *fn);
 
 /* ---- non_block_start/end and might_sleep (include/linux/kernel.h) ---- */
 
+/*
+ * On, as in every unit but the benchmark's reference copy of original
+ * (port/config), which is built the way production kernels usually are:
+ * without the counter, so a run can measure what the accounting costs.
+ * The kernel has gated both on this option since "kernel.h: Add
+ * non_block_start/end()" (v5.4).
+ */
+#ifndef CONFIG_DEBUG_ATOMIC_SLEEP
+#define CONFIG_DEBUG_ATOMIC_SLEEP 1
+#endif
+
+void __mmn_might_sleep(const char *file, int line, const char *func);
+
+#if CONFIG_DEBUG_ATOMIC_SLEEP
 static inline void non_block_start(void)
 {
 	current->non_block_count++;
@@ -115,11 +129,15 @@ static inline void non_block_start(void)
 
 #define non_block_end() WARN_ON(current->non_block_count-- == 0)
 
-void __mmn_might_sleep(const char *file, int line, const char *func);
 #define might_sleep() do {						\
 	if (unlikely(current->non_block_count))				\
 		__mmn_might_sleep(__FILE__, __LINE__, __func__);	\
 } while (0)
+#else
+#define non_block_start() do { } while (0)
+#define non_block_end() do { } while (0)
+#define might_sleep() do { } while (0)
+#endif
 
 /* ---- spinlocks: a mutex, validated by lockdep ---- */
 

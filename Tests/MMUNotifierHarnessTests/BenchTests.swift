@@ -58,6 +58,11 @@ struct BenchTests {
     }
     #expect(report.floors.count == plan.notifierCounts.count * plan.flavors.count * 2)
     #expect(report.floors.allSatisfy { $0.nsPerOp > 0 })
+    #expect(report.accounting.count == plan.notifierCounts.count * plan.flavors.count)
+    for a in report.accounting {
+      #expect(a.nsPerOp > 0)
+      #expect((a.ratioToFloor ?? 0) > 0 && (a.accountingFactor ?? 0) > 0)
+    }
 
     #expect(report.concurrency.count == 2)
     for c in report.concurrency {
@@ -75,6 +80,26 @@ struct BenchTests {
     checkCSV(report)
     checkChart(report)
     #expect(report.text.contains("targets"))
+    #expect(report.text.contains("CONFIG_DEBUG_ATOMIC_SLEEP"))
+  }
+
+  /// The accounting table's reference is original without
+  /// CONFIG_DEBUG_ATOMIC_SLEEP: callbacks it calls see no non-blocking
+  /// section, while original as built wraps each one in non_block_start/end.
+  @Test(arguments: RCUFlavor.allCases)
+  func accountingReferenceHasNoNonBlockSection(flavor: RCUFlavor) {
+    onKernelThread {
+      let mm = MM(flavor: flavor)
+      let probe = NonBlockCountProbe()
+      let sub = try! mm.register(probe, ledger: false)
+      let lane = MMN_BENCH_LANE_SWIFT.rawValue
+      _ = mmn_bench_core(mm.raw, 1, false, lane)
+      #expect(probe.seen == [1, 1])
+      _ = mmn_bench_core_no_debug_atomic_sleep(mm.raw, 1, lane)
+      #expect(probe.seen == [1, 1, 0, 0])
+      #expect(mmn_task_non_block_count() == 0)
+      sub.unregister()
+    }
   }
 
   /// The shape: these keys, in this order; null where a ratio does not apply.
@@ -161,4 +186,16 @@ struct BenchTests {
       }
     }.get()
   }
+}
+
+/// Records `current->non_block_count` in every start and end.
+final class NonBlockCountProbe: Notifier, @unchecked Sendable {
+  var seen: [Int32] = []
+  var callbacks: NotifierCallbacks { .startAndEnd }
+  var symbol: String { "probe" }
+  func invalidateRangeStart(_ range: NotifierRange) -> Int32 {
+    seen.append(mmn_task_non_block_count())
+    return 0
+  }
+  func invalidateRangeEnd(_ range: NotifierRange) { seen.append(mmn_task_non_block_count()) }
 }

@@ -195,6 +195,13 @@ final class BenchList {
     mmn_bench_core(mm.raw, UInt(iterations), ledger, lane)
   }
 
+  /// `timeCore` with original built without CONFIG_DEBUG_ATOMIC_SLEEP (no
+  /// `non_block_start/end`) walking these nodes; for a ledger-off list.
+  @inline(__always)
+  func timeCoreWithoutAccounting(_ iterations: Int) -> UInt64 {
+    mmn_bench_core_no_debug_atomic_sleep(mm.raw, UInt(iterations), lane)
+  }
+
   /// ns for `iterations` walks of the plain C floor over these nodes.
   @inline(__always)
   func timeFloor(_ iterations: Int) -> UInt64 {

@@ -125,6 +125,22 @@ extension BenchReport {
             ]
           }))
     }
+    if !accounting.isEmpty {
+      out.append("")
+      out.append(
+        "non_block_start/end accounting (original's C, success list, also walked by original "
+          + "rebuilt without CONFIG_DEBUG_ATOMIC_SLEEP; with/without: what the accounting multiplies):"
+      )
+      out.append(
+        TextTable.render(
+          header: ["flavor", "N", "ns/notifier without", "×floor without", "with/without"],
+          rows: accounting.map {
+            [
+              $0.flavor.rawValue, String($0.notifiers), format($0.nsPerNotifier, 2),
+              ratio($0.ratioToFloor), ratio($0.accountingFactor),
+            ]
+          }))
+    }
     if !controls.isEmpty {
       out.append("")
       out.append(
@@ -175,8 +191,21 @@ extension BenchReport {
               t.met ? "met" : "MISSED by \(format(t.miss * 100, 1))%",
             ]
           }))
+      if let (worst, at) = coreFloorWithoutAccounting {
+        out.append(
+          "core / floor with the accounting compiled out (CONFIG_DEBUG_ATOMIC_SLEEP=n), "
+            + "same N and flavours: worst \(format(worst, 3)) at original \(at)")
+      }
     }
     return out.joined(separator: "\n")
+  }
+
+  /// The core/floor target's rows, timed without the accounting: the
+  /// worst ratio and where (N ≥ 64, memb qsbr bp).
+  var coreFloorWithoutAccounting: (Double, String)? {
+    accounting.filter { $0.notifiers >= 64 && $0.flavor != .mb }
+      .compactMap { a in a.ratioToFloor.map { ($0, "\(a.flavor) N=\(a.notifiers)") } }
+      .max { $0.0 < $1.0 }
   }
 
   /// ns per notifier with the ledger off and on, for every list measured both ways.

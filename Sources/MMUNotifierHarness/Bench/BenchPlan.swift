@@ -116,6 +116,22 @@ public struct BenchFloor: Sendable {
   public var nsPerNotifier: Double { nsPerOp / Double(notifiers) }
 }
 
+/// What `non_block_start/end` cost the core in one (N, flavour): original's
+/// C, success, ledger-off list timed, in the same rounds, by original as
+/// built and by original rebuilt without CONFIG_DEBUG_ATOMIC_SLEEP (the
+/// accounting compiled out, as in most production kernels).
+public struct BenchAccounting: Sendable {
+  public let flavor: RCUFlavor
+  public let notifiers: Int
+  /// Without the accounting.
+  public let nsPerOp: Double
+  public var nsPerNotifier: Double { nsPerOp / Double(notifiers) }
+  /// Without the accounting, against the floor (per-round median).
+  public let ratioToFloor: Double?
+  /// original as built (accounting on) against the same core without it.
+  public let accountingFactor: Double?
+}
+
 /// The A/A control of one (N, flavour): a second `original` list (C,
 /// success, ledger off) against the first, timed in the same rounds. Two
 /// identical lists differ only by noise and placement, so this ratio is
@@ -157,6 +173,7 @@ public struct BenchReport: Sendable {
   public let plan: BenchPlan
   public let rows: [BenchRow]
   public let floors: [BenchFloor]
+  public let accounting: [BenchAccounting]
   public let controls: [BenchControl]
   public let concurrency: [ConcurrencyRow]
   public let seconds: Double

@@ -30,6 +30,7 @@ public enum BenchRunner {
 
     var rows: [BenchRow] = []
     var floors: [BenchFloor] = []
+    var accounting: [BenchAccounting] = []
     var controls: [BenchControl] = []
     let groups = plan.notifierCounts.flatMap { n in plan.flavors.map { (n, $0) } }
     let sweepShare = plan.concurrency == nil ? 1.0 : 0.6
@@ -51,6 +52,7 @@ public enum BenchRunner {
       }
       rows += result.rows
       floors += result.floors
+      if let a = result.accounting { accounting.append(a) }
       if let c = result.control { controls.append(c) }
     }
 
@@ -66,7 +68,8 @@ public enum BenchRunner {
     }
     progress?(BenchProgress(fraction: 1, stage: "done"))
     return BenchReport(
-      machine: machine, plan: plan, rows: rows, floors: floors, controls: controls,
+      machine: machine, plan: plan, rows: rows, floors: floors, accounting: accounting,
+      controls: controls,
       concurrency: concurrency,
       seconds: benchSeconds() - started)
   }
@@ -104,7 +107,7 @@ final class BenchGroup {
     let ledger: Bool
   }
 
-  enum Role { case cell, floor, control }
+  enum Role { case cell, floor, withoutAccounting, control }
 
   /// One timed thing and its samples across placements.
   final class Unit {
@@ -123,7 +126,11 @@ final class BenchGroup {
     }
 
     func time(_ iterations: Int) -> UInt64 {
-      role == .floor ? list!.timeFloor(iterations) : list!.timeCore(iterations)
+      switch role {
+      case .floor: list!.timeFloor(iterations)
+      case .withoutAccounting: list!.timeCoreWithoutAccounting(iterations)
+      case .cell, .control: list!.timeCore(iterations)
+      }
     }
   }
 
@@ -133,6 +140,7 @@ final class BenchGroup {
   private(set) var units: [Unit] = []
   private var cells: [CellKey: Unit] = [:]
   private var floorUnits: [BenchDriver: Unit] = [:]
+  private var withoutAccountingUnit: Unit?
   private var controlUnit: Unit?
   private var spacers: [UnsafeMutableRawPointer] = []
   private var generator = SystemRandomNumberGenerator()
@@ -173,6 +181,13 @@ final class BenchGroup {
       units.insert(floor, at: at)
       floorUnits[driver] = floor
     }
+    // original without CONFIG_DEBUG_ATOMIC_SLEEP walks the C floor's list,
+    // right after it: what the accounting costs, in the same rounds.
+    if let cFloor = floorUnits[.c], let at = units.firstIndex(where: { $0 === cFloor }) {
+      let unit = Unit(key: cFloor.key, role: .withoutAccounting, reported: false)
+      units.insert(unit, at: at + 1)
+      withoutAccountingUnit = unit
+    }
     // A/A control: a second original list, timed like the first. Its ratio
     // to the first is what "no difference" measures as on this machine.
     let controlKey = CellKey(variant: original.index, path: .success, driver: .c, ledger: false)
@@ -191,7 +206,9 @@ final class BenchGroup {
     mmn_bench_compact_heap()
     // In a new order each time: whatever a list gains or loses from being
     // built first (or last) is spread over all of them.
-    for unit in units.filter({ $0.role != .floor }).shuffled(using: &generator) {
+    for unit in units.filter({ $0.role == .cell || $0.role == .control })
+      .shuffled(using: &generator)
+    {
       let spacer = UnsafeMutableRawPointer.allocate(
         byteCount: 16 * Int.random(in: 1...256, using: &generator), alignment: 16)
       spacers.append(spacer)
@@ -208,6 +225,7 @@ final class BenchGroup {
           driver: driver, ledger: false)
       }
     }
+    withoutAccountingUnit?.list = floorUnits[.c]?.list
     for unit in units { unit.list?.discardSpares() }
   }
 
@@ -232,6 +250,7 @@ final class BenchGroup {
   struct Result {
     var rows: [BenchRow]
     var floors: [BenchFloor]
+    var accounting: BenchAccounting?
     var control: BenchControl?
   }
 
@@ -328,6 +347,13 @@ final class BenchGroup {
         flavor: flavor, notifiers: notifiers, driver: driver,
         nsPerOp: BenchStatistics.median(floorUnits[driver]!.samples))
     }
+    var accounting: BenchAccounting?
+    if let unit = withoutAccountingUnit, let floor = floorUnits[.c], let with = cells[floor.key] {
+      accounting = BenchAccounting(
+        flavor: flavor, notifiers: notifiers, nsPerOp: BenchStatistics.median(unit.samples),
+        ratioToFloor: BenchStatistics.medianRatio(unit.samples, floor.samples),
+        accountingFactor: BenchStatistics.medianRatio(with.samples, unit.samples))
+    }
     var control: BenchControl?
     if let controlUnit, let first = cells[controlUnit.key],
       let ratio = BenchStatistics.medianRatio(controlUnit.samples, first.samples)
@@ -338,7 +364,7 @@ final class BenchGroup {
         spreadP10: BenchStatistics.percentile(ratios, 0.1),
         spreadP90: BenchStatistics.percentile(ratios, 0.9))
     }
-    return Result(rows: rows, floors: floors, control: control)
+    return Result(rows: rows, floors: floors, accounting: accounting, control: control)
   }
 
 }
