@@ -186,19 +186,26 @@ mmn_ct_bench_floor_body(struct mm_struct *mm, unsigned long iterations)
 }
 
 /*
- * One private copy of each timed loop per lane (enum mmn_bench_lane). The
- * generated unit compiles the port always_inline, so the core's start and
- * end are copied into every lane and each indirect call site in a copy
- * only ever sees one kind of list's callbacks. A call site that has seen
- * a second target (a ledger or Swift trampoline, the refusing callback)
- * stays slower to predict for as long as the predictor remembers it,
- * which outlasts any warm-up: measured on a 2-vCPU EPYC, one shared loop
- * put 4.4 ns per notifier up to 6.5 for every row timed next to a
- * ledger row, and the floor (a loop of its own) did not move.
+ * Private copies of each timed loop: MMN_BENCH_COPIES per lane (enum
+ * mmn_bench_lane). The generated unit compiles the port always_inline, so
+ * the core's start and end are copied into every slot, and each indirect
+ * call site in a copy only ever sees one kind of list's callbacks. A call
+ * site that has seen a second target (a ledger or Swift trampoline, the
+ * refusing callback) stays slower to predict for as long as the predictor
+ * remembers it, which outlasts any warm-up: measured on a 2-vCPU EPYC, one
+ * shared loop put 4.4 ns per notifier up to 6.5 for every row timed next
+ * to a ledger row, and the floor (a loop of its own) did not move.
+ *
+ * Several copies per lane, because where a copy's code lands decides its
+ * speed: on the same machine one copy of a loop ran at 280 ns per op and
+ * another, identical but for its address, at 296, and with ASLR off the
+ * split repeated exactly from run to run. The benchmark moves each list
+ * to the next copy at every placement, so a row is an average over code
+ * addresses as it is over data addresses.
  */
-#define MMN_CT_BENCH_LANE(lane)						\
+#define MMN_CT_BENCH_SLOT(slot)						\
 	static unsigned long long					\
-	mmn_ct_bench_core_##lane(struct mm_struct *mm,			\
+	mmn_ct_bench_core_##slot(struct mm_struct *mm,			\
 				 unsigned long iterations,		\
 				 bool retire_ranges)			\
 	{								\
@@ -206,12 +213,24 @@ mmn_ct_bench_floor_body(struct mm_struct *mm, unsigned long iterations)
 					      retire_ranges);		\
 	}								\
 	static unsigned long long					\
-	mmn_ct_bench_floor_##lane(struct mm_struct *mm,			\
+	mmn_ct_bench_floor_##slot(struct mm_struct *mm,			\
 				  unsigned long iterations)		\
 	{								\
 		return mmn_ct_bench_floor_body(mm, iterations);		\
 	}
-MMN_CT_BENCH_LANE(0)
+/* one lane's copies: slots lane##0 .. lane##3 */
+#define MMN_CT_BENCH_LANE(lane)						\
+	MMN_CT_BENCH_SLOT(lane##0) MMN_CT_BENCH_SLOT(lane##1)		\
+	MMN_CT_BENCH_SLOT(lane##2) MMN_CT_BENCH_SLOT(lane##3)
+#define MMN_CT_LANE_FNS(kind, lane)					\
+	mmn_ct_bench_##kind##_##lane##0, mmn_ct_bench_##kind##_##lane##1, \
+	mmn_ct_bench_##kind##_##lane##2, mmn_ct_bench_##kind##_##lane##3
+#define MMN_CT_ALL_FNS(kind)						\
+	MMN_CT_LANE_FNS(kind, 1), MMN_CT_LANE_FNS(kind, 2),		\
+	MMN_CT_LANE_FNS(kind, 3), MMN_CT_LANE_FNS(kind, 4),		\
+	MMN_CT_LANE_FNS(kind, 5), MMN_CT_LANE_FNS(kind, 6),		\
+	MMN_CT_LANE_FNS(kind, 7), MMN_CT_LANE_FNS(kind, 8)
+/* lane L's copies are named (L + 1)0 .. (L + 1)3: slot names need a digit */
 MMN_CT_BENCH_LANE(1)
 MMN_CT_BENCH_LANE(2)
 MMN_CT_BENCH_LANE(3)
@@ -219,7 +238,9 @@ MMN_CT_BENCH_LANE(4)
 MMN_CT_BENCH_LANE(5)
 MMN_CT_BENCH_LANE(6)
 MMN_CT_BENCH_LANE(7)
-_Static_assert(MMN_BENCH_LANES == 8, "one MMN_CT_BENCH_LANE per lane");
+MMN_CT_BENCH_LANE(8)
+_Static_assert(MMN_BENCH_LANES == 8 && MMN_BENCH_COPIES == 4,
+	       "one MMN_CT_BENCH_LANE per lane, four slots each");
 
 const struct mmn_core MMN_CORE_NAME = {
 	.variant = MMN_STRINGIFY(MMN_VARIANT_SYM),
@@ -248,15 +269,6 @@ const struct mmn_core MMN_CORE_NAME = {
 	.active_invalidate_ranges = mmn_ct_active_ranges,
 	.invalidate_seq = mmn_ct_invalidate_seq,
 	.hlist_count = mmn_ct_hlist_count,
-	.bench_core = {
-		mmn_ct_bench_core_0, mmn_ct_bench_core_1, mmn_ct_bench_core_2,
-		mmn_ct_bench_core_3, mmn_ct_bench_core_4, mmn_ct_bench_core_5,
-		mmn_ct_bench_core_6, mmn_ct_bench_core_7,
-	},
-	.bench_floor = {
-		mmn_ct_bench_floor_0, mmn_ct_bench_floor_1,
-		mmn_ct_bench_floor_2, mmn_ct_bench_floor_3,
-		mmn_ct_bench_floor_4, mmn_ct_bench_floor_5,
-		mmn_ct_bench_floor_6, mmn_ct_bench_floor_7,
-	},
+	.bench_core = { MMN_CT_ALL_FNS(core) },
+	.bench_floor = { MMN_CT_ALL_FNS(floor) },
 };

@@ -48,11 +48,11 @@ struct mmn_core {
 	unsigned long (*active_invalidate_ranges)(struct mm_struct *mm);
 	unsigned long (*invalidate_seq)(struct mm_struct *mm);
 	unsigned long (*hlist_count)(struct mm_struct *mm);
-	/* one private copy of each timed loop per enum mmn_bench_lane */
-	unsigned long long (*bench_core[MMN_BENCH_LANES])(
+	/* MMN_BENCH_COPIES private copies of each timed loop per lane, lane-major */
+	unsigned long long (*bench_core[MMN_BENCH_LANES * MMN_BENCH_COPIES])(
 		struct mm_struct *mm, unsigned long iterations,
 		bool retire_ranges);
-	unsigned long long (*bench_floor[MMN_BENCH_LANES])(
+	unsigned long long (*bench_floor[MMN_BENCH_LANES * MMN_BENCH_COPIES])(
 		struct mm_struct *mm, unsigned long iterations);
 };
 

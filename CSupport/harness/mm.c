@@ -468,16 +468,19 @@ void mmn_notifier_barrier(struct mm_struct *mm)
 	mmn_leave(prev);
 }
 
-static unsigned mmn_bench_lane_or_c(unsigned lane)
+/* Where (lane, copy) sits in a core's bench tables. */
+static unsigned mmn_bench_slot(unsigned lane, unsigned copy)
 {
-	return lane < MMN_BENCH_LANES ? lane : MMN_BENCH_LANE_C;
+	if (lane >= MMN_BENCH_LANES)
+		lane = MMN_BENCH_LANE_C;
+	return lane * MMN_BENCH_COPIES + copy % MMN_BENCH_COPIES;
 }
 
 unsigned long long mmn_bench_core(struct mm_struct *mm, unsigned long iterations,
-				  bool retire_ranges, unsigned lane)
+				  bool retire_ranges, unsigned lane, unsigned copy)
 {
 	struct mm_struct *prev = mmn_enter(mm);
-	unsigned long long ns = mm->core->bench_core[mmn_bench_lane_or_c(lane)](
+	unsigned long long ns = mm->core->bench_core[mmn_bench_slot(lane, copy)](
 		mm, iterations, retire_ranges);
 
 	mmn_leave(prev);
@@ -485,9 +488,11 @@ unsigned long long mmn_bench_core(struct mm_struct *mm, unsigned long iterations
 }
 
 unsigned long long mmn_bench_floor(struct mm_struct *mm,
-				   unsigned long iterations, unsigned lane)
+				   unsigned long iterations, unsigned lane,
+				   unsigned copy)
 {
-	return mm->core->bench_floor[mmn_bench_lane_or_c(lane)](mm, iterations);
+	return mm->core->bench_floor[mmn_bench_slot(lane, copy)](mm,
+								  iterations);
 }
 
 /* port/config: original without CONFIG_DEBUG_ATOMIC_SLEEP, per flavour. */
@@ -501,12 +506,13 @@ static const struct mmn_core *const mmn_cores_no_debug_atomic_sleep[] = {
 
 unsigned long long
 mmn_bench_core_no_debug_atomic_sleep(struct mm_struct *mm,
-				     unsigned long iterations, unsigned lane)
+				     unsigned long iterations, unsigned lane,
+				     unsigned copy)
 {
 	const struct mmn_core *core =
 		mmn_cores_no_debug_atomic_sleep[mm->core->flavor];
 	struct mm_struct *prev = mmn_enter(mm);
-	unsigned long long ns = core->bench_core[mmn_bench_lane_or_c(lane)](
+	unsigned long long ns = core->bench_core[mmn_bench_slot(lane, copy)](
 		mm, iterations, false);
 
 	mmn_leave(prev);

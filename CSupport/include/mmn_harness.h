@@ -450,14 +450,17 @@ enum mmn_bench_lane {
 	MMN_BENCH_LANE_SWIFT_REFUSING_LEDGER = 7,
 	MMN_BENCH_LANES = 8
 };
+/* Copies of each lane's loops, at different code addresses. */
+enum mmn_bench_copies { MMN_BENCH_COPIES = 4 };
 /* iterations x (start_nonblock + end, or start_nonblock and no end when the
- * start fails, as the OOM reaper does); returns elapsed nanoseconds. An
- * out-of-range lane is treated as MMN_BENCH_LANE_C. */
+ * start fails, as the OOM reaper does); returns elapsed nanoseconds. The
+ * loop runs in copy (copy % MMN_BENCH_COPIES) of the lane; an out-of-range
+ * lane is treated as MMN_BENCH_LANE_C. */
 unsigned long long mmn_bench_core(struct mm_struct *mm, unsigned long iterations,
-				  bool retire_ranges, unsigned lane);
+				  bool retire_ranges, unsigned lane, unsigned copy);
 /* The floor: the same nodes, the same indirect calls, no RCU, no checks. */
 unsigned long long mmn_bench_floor(struct mm_struct *mm, unsigned long iterations,
-				   unsigned lane);
+				   unsigned lane, unsigned copy);
 /*
  * mmn_bench_core with original's core built without CONFIG_DEBUG_ATOMIC_SLEEP
  * (no non_block_start/end), of mm's flavour, over mm's list; ranges are not
@@ -465,7 +468,8 @@ unsigned long long mmn_bench_floor(struct mm_struct *mm, unsigned long iteration
  */
 unsigned long long mmn_bench_core_no_debug_atomic_sleep(struct mm_struct *mm,
 							unsigned long iterations,
-							unsigned lane);
+							unsigned lane,
+							unsigned copy);
 /* Pin this thread to one CPU; returns 0 or an errno. */
 int mmn_pin_thread(int cpu);
 unsigned long long mmn_now_ns(void);

@@ -93,9 +93,9 @@ struct BenchTests {
       let probe = NonBlockCountProbe()
       let sub = try! mm.register(probe, ledger: false)
       let lane = MMN_BENCH_LANE_SWIFT.rawValue
-      _ = mmn_bench_core(mm.raw, 1, false, lane)
+      _ = mmn_bench_core(mm.raw, 1, false, lane, 0)
       #expect(probe.seen == [1, 1])
-      _ = mmn_bench_core_no_debug_atomic_sleep(mm.raw, 1, lane)
+      _ = mmn_bench_core_no_debug_atomic_sleep(mm.raw, 1, lane, 0)
       #expect(probe.seen == [1, 1, 0, 0])
       #expect(mmn_task_non_block_count() == 0)
       sub.unregister()

@@ -189,23 +189,27 @@ final class BenchList {
     return lane.rawValue
   }
 
+  /// Which of the lane's copies of the timed loops (`MMN_BENCH_COPIES`,
+  /// each at its own code address) this list runs in.
+  var codeCopy: UInt32 = 0
+
   /// ns for `iterations` × (non-blockable start, end if it succeeded).
   @inline(__always)
   func timeCore(_ iterations: Int) -> UInt64 {
-    mmn_bench_core(mm.raw, UInt(iterations), ledger, lane)
+    mmn_bench_core(mm.raw, UInt(iterations), ledger, lane, codeCopy)
   }
 
   /// `timeCore` with original built without CONFIG_DEBUG_ATOMIC_SLEEP (no
   /// `non_block_start/end`) walking these nodes; for a ledger-off list.
   @inline(__always)
   func timeCoreWithoutAccounting(_ iterations: Int) -> UInt64 {
-    mmn_bench_core_no_debug_atomic_sleep(mm.raw, UInt(iterations), lane)
+    mmn_bench_core_no_debug_atomic_sleep(mm.raw, UInt(iterations), lane, codeCopy)
   }
 
   /// ns for `iterations` walks of the plain C floor over these nodes.
   @inline(__always)
   func timeFloor(_ iterations: Int) -> UInt64 {
-    mmn_bench_floor(mm.raw, UInt(iterations), lane)
+    mmn_bench_floor(mm.raw, UInt(iterations), lane, codeCopy)
   }
 
   /// Puts every subscription; the caller waits for the frees (`srcu_barrier`).

@@ -95,10 +95,12 @@ func benchSeconds() -> Double { Double(mmn_now_ns()) / 1e9 }
 /// Where a list's nodes land in memory moves its time by up to ±15% on
 /// this kind of machine (cache sets, 4 KiB aliasing with the per-thread
 /// counters the core writes on every callback), and that luck differs
-/// between two lists that run identical code. So the lists are built
-/// afresh `placements` times, each time behind a randomly sized spacer, and
-/// the rounds are spread over those placements: every row is then an
-/// average over placements rather than one draw.
+/// between two lists that run identical code. Where the timed loop's code
+/// lands moves it by ~5% (see `core_table.h`). So the lists are built
+/// afresh `placements` times, each time behind a randomly sized spacer and
+/// in the next copy of the timed loops, and the rounds are spread over
+/// those placements: every row is then an average over placements rather
+/// than one draw.
 final class BenchGroup {
   struct CellKey: Hashable {
     let variant: UInt32
@@ -198,8 +200,9 @@ final class BenchGroup {
     controlUnit = control
   }
 
-  /// Builds every list (floors share their cell's list), each behind a spacer.
-  private func build() throws(KernelError) {
+  /// Builds every list (floors share their cell's list), each behind a
+  /// spacer, to run in the lanes' copy `placement` of the timed loops.
+  private func build(placement: Int) throws(KernelError) {
     // Everything the last placement allocated is freed by now; merging the
     // heap's free chunks lets these lists be carved from contiguous memory
     // instead of from leftovers scattered in whatever order the bins keep.
@@ -226,7 +229,10 @@ final class BenchGroup {
       }
     }
     withoutAccountingUnit?.list = floorUnits[.c]?.list
-    for unit in units { unit.list?.discardSpares() }
+    for unit in units {
+      unit.list?.discardSpares()
+      unit.list?.codeCopy = UInt32(placement % Int(MMN_BENCH_COPIES.rawValue))
+    }
   }
 
   /// Puts every subscription, waits for their frees, drops the mms.
@@ -258,7 +264,7 @@ final class BenchGroup {
     let placements = max(1, min(plan.placements, plan.samples))
     var done = 0
     for placement in 0..<placements {
-      try build()
+      try build(placement: placement)
       defer { tearDown() }
       // qsbr: stay online and report a quiescent state per section, as a
       // reader loop should; nothing in the timed loop blocks.

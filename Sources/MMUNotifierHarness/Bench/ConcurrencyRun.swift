@@ -125,7 +125,7 @@ private struct Phase {
 
   private static func reader(mm: MM, flavor: RCUFlavor, control: Control) {
     // registers this thread with the flavour before the clock starts
-    _ = mmn_bench_core(mm.raw, 1, false, MMN_BENCH_LANE_C.rawValue)
+    _ = mmn_bench_core(mm.raw, 1, false, MMN_BENCH_LANE_C.rawValue, 0)
     control.ready.add(1, ordering: .releasing)
     control.waitForGo()
     // qsbr: online for the whole loop, a quiescent state per section; it
@@ -134,7 +134,7 @@ private struct Phase {
     var done = 0
     let t0 = mmn_now_ns()
     repeat {
-      _ = mmn_bench_core(mm.raw, UInt(readerChunk), false, MMN_BENCH_LANE_C.rawValue)
+      _ = mmn_bench_core(mm.raw, UInt(readerChunk), false, MMN_BENCH_LANE_C.rawValue, 0)
       done += readerChunk
     } while !control.stop.load(ordering: .relaxed)
     let elapsed = Double(mmn_now_ns() - t0) / 1e9
