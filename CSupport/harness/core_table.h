@@ -230,7 +230,7 @@ mmn_ct_bench_floor_body(struct mm_struct *mm, unsigned long iterations)
 	MMN_CT_LANE_FNS(kind, 3), MMN_CT_LANE_FNS(kind, 4),		\
 	MMN_CT_LANE_FNS(kind, 5), MMN_CT_LANE_FNS(kind, 6),		\
 	MMN_CT_LANE_FNS(kind, 7), MMN_CT_LANE_FNS(kind, 8)
-/* lane L's copies are named (L + 1)0 .. (L + 1)3: slot names need a digit */
+/* MMN_CT_BENCH_LANE(L + 1) holds lane L (slots (L + 1)0 .. (L + 1)3) */
 MMN_CT_BENCH_LANE(1)
 MMN_CT_BENCH_LANE(2)
 MMN_CT_BENCH_LANE(3)
