@@ -476,15 +476,26 @@ static unsigned mmn_bench_slot(unsigned lane, unsigned copy)
 	return lane * MMN_BENCH_COPIES + copy % MMN_BENCH_COPIES;
 }
 
-unsigned long long mmn_bench_core(struct mm_struct *mm, unsigned long iterations,
-				  bool retire_ranges, unsigned lane, unsigned copy)
+/* core's timed loop over mm's list, with current->mmn_mm set to mm. */
+static unsigned long long mmn_bench_run(const struct mmn_core *core,
+					struct mm_struct *mm,
+					unsigned long iterations,
+					bool retire_ranges, unsigned lane,
+					unsigned copy)
 {
 	struct mm_struct *prev = mmn_enter(mm);
-	unsigned long long ns = mm->core->bench_core[mmn_bench_slot(lane, copy)](
+	unsigned long long ns = core->bench_core[mmn_bench_slot(lane, copy)](
 		mm, iterations, retire_ranges);
 
 	mmn_leave(prev);
 	return ns;
+}
+
+unsigned long long mmn_bench_core(struct mm_struct *mm, unsigned long iterations,
+				  bool retire_ranges, unsigned lane, unsigned copy)
+{
+	return mmn_bench_run(mm->core, mm, iterations, retire_ranges, lane,
+			     copy);
 }
 
 unsigned long long mmn_bench_floor(struct mm_struct *mm,
@@ -509,14 +520,8 @@ mmn_bench_core_no_debug_atomic_sleep(struct mm_struct *mm,
 				     unsigned long iterations, unsigned lane,
 				     unsigned copy)
 {
-	const struct mmn_core *core =
-		mmn_cores_no_debug_atomic_sleep[mm->core->flavor];
-	struct mm_struct *prev = mmn_enter(mm);
-	unsigned long long ns = core->bench_core[mmn_bench_slot(lane, copy)](
-		mm, iterations, false);
-
-	mmn_leave(prev);
-	return ns;
+	return mmn_bench_run(mmn_cores_no_debug_atomic_sleep[mm->core->flavor],
+			     mm, iterations, false, lane, copy);
 }
 
 /* ---- variants ---- */

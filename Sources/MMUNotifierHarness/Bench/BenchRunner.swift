@@ -354,11 +354,14 @@ final class BenchGroup {
         nsPerOp: BenchStatistics.median(floorUnits[driver]!.samples))
     }
     var accounting: BenchAccounting?
-    if let unit = withoutAccountingUnit, let floor = floorUnits[.c], let with = cells[floor.key] {
+    if let unit = withoutAccountingUnit, let floor = floorUnits[.c] {
+      // With the accounting: original's own cell on that list, if the plan has it.
       accounting = BenchAccounting(
         flavor: flavor, notifiers: notifiers, nsPerOp: BenchStatistics.median(unit.samples),
         ratioToFloor: BenchStatistics.medianRatio(unit.samples, floor.samples),
-        accountingFactor: BenchStatistics.medianRatio(with.samples, unit.samples))
+        accountingFactor: cells[floor.key].flatMap {
+          BenchStatistics.medianRatio($0.samples, unit.samples)
+        })
     }
     var control: BenchControl?
     if let controlUnit, let first = cells[controlUnit.key],
