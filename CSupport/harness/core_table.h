@@ -11,7 +11,11 @@
 
 #define MMN_PASTE4_(a, b, c, d) a##b##c##d
 #define MMN_PASTE4(a, b, c, d) MMN_PASTE4_(a, b, c, d)
+#if defined(MMN_EXPLORE) && MMN_EXPLORE
+#define MMN_CORE_NAME MMN_PASTE4(mmn_core_, MMN_VARIANT_SYM, _, explore)
+#else
 #define MMN_CORE_NAME MMN_PASTE4(mmn_core_, MMN_VARIANT_SYM, _, MMN_FLAVOR)
+#endif
 
 static void mmn_ct_start(struct mmu_notifier_range *range)
 {
@@ -61,27 +65,6 @@ static void mmn_ct_set_seq(struct mmu_interval_notifier *ins,
 	mmu_interval_set_seq(ins, cur_seq);
 }
 
-/*
- * Harness, not kernel: mmu_interval_notifier_remove waits, without the
- * subscriptions lock, for invalidate_seq to move, but mn_itree_inv_end
- * moves it *before* it unlinks the deferred entries (v5.11, unchanged
- * since). A remover can see the new seq and return while its entry is
- * still queued; a driver that frees it then races the hlist_del. In the
- * kernel the window is a few instructions under a non-preemptible
- * spinlock; here the lock holder can be preempted. Report whether the
- * window was open, then wait the lock holder out so the harness can free.
- */
-static bool mmn_ct_interval_remove_settle(struct mmu_interval_notifier *ins)
-{
-	struct mmu_notifier_subscriptions *s = ins->mm->notifier_subscriptions;
-	bool queued = __atomic_load_n(&ins->deferred_item.pprev,
-				      __ATOMIC_ACQUIRE) != NULL;
-
-	spin_lock(&s->lock);
-	spin_unlock(&s->lock);
-	return queued;
-}
-
 static unsigned long mmn_ct_active_ranges(struct mm_struct *mm)
 {
 	struct mmu_notifier_subscriptions *s = mm->notifier_subscriptions;
@@ -123,6 +106,7 @@ static unsigned long mmn_ct_hlist_count(struct mm_struct *mm)
 	return count;
 }
 
+#if !(defined(MMN_EXPLORE) && MMN_EXPLORE)	/* the explore build has no lanes */
 /*
  * The OOM reaper's pattern, iterations times: a non-blockable start and,
  * if it succeeded, the end. Ranges are only retired when the ledger is on.
@@ -241,6 +225,7 @@ MMN_CT_BENCH_LANE(7)
 MMN_CT_BENCH_LANE(8)
 _Static_assert(MMN_BENCH_LANES == 8 && MMN_BENCH_COPIES == 4,
 	       "one MMN_CT_BENCH_LANE per lane, four slots each");
+#endif
 
 const struct mmn_core MMN_CORE_NAME = {
 	.variant = MMN_STRINGIFY(MMN_VARIANT_SYM),
@@ -258,7 +243,6 @@ const struct mmn_core MMN_CORE_NAME = {
 	.subscriptions_destroy = mmn_ct_subscriptions_destroy,
 	.interval_insert = mmu_interval_notifier_insert,
 	.interval_remove = mmu_interval_notifier_remove,
-	.interval_remove_settle = mmn_ct_interval_remove_settle,
 	.interval_read_begin = mmu_interval_read_begin,
 	.interval_read_retry = mmn_ct_read_retry,
 	.interval_check_retry = mmn_ct_check_retry,
@@ -269,6 +253,8 @@ const struct mmn_core MMN_CORE_NAME = {
 	.active_invalidate_ranges = mmn_ct_active_ranges,
 	.invalidate_seq = mmn_ct_invalidate_seq,
 	.hlist_count = mmn_ct_hlist_count,
+#if !(defined(MMN_EXPLORE) && MMN_EXPLORE)
 	.bench_core = { MMN_CT_ALL_FNS(core) },
 	.bench_floor = { MMN_CT_ALL_FNS(floor) },
+#endif
 };

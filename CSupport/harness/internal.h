@@ -31,8 +31,6 @@ struct mmn_core {
 			       unsigned long length,
 			       const struct mmu_interval_notifier_ops *ops);
 	void (*interval_remove)(struct mmu_interval_notifier *ins);
-	/* after interval_remove: true if its deferred entry was still queued */
-	bool (*interval_remove_settle)(struct mmu_interval_notifier *ins);
 	unsigned long (*interval_read_begin)(struct mmu_interval_notifier *ins);
 	bool (*interval_read_retry)(struct mmu_interval_notifier *ins,
 				    unsigned long seq);
@@ -63,6 +61,8 @@ struct mmn_variant {
 	const char *seed;
 	const char *patch;
 	const struct mmn_core *cores[MMN_FLAVOR_COUNT];
+	/* the explore build (scheduling points, qsbr) */
+	const struct mmn_core *explore;
 };
 
 extern const struct mmn_variant mmn_variants[];
@@ -77,6 +77,17 @@ void mmn_log_hung(struct mm_struct *mm, unsigned timeout_ms, const char *what,
 		  const char *holders);
 void mmn_log_lockdep_report(void *arg, const char *text);
 unsigned long long mmn_now_ns(void);
+void mmn_log_count_only(struct mm_struct *mm, int kind);
+
+/* ---- the quarantine and its use-after-free reports (kasan.c) ---- */
+
+void mmn_kasan_quarantine(struct mm_struct *mm, void *addr, size_t size,
+			  void (*release)(void *addr), const char *type,
+			  const char *name, const char *freed_in);
+/* Report and return true if addr lies in a quarantined object. */
+bool mmn_kasan_check(struct mm_struct *mm, const void *addr, size_t size,
+		     bool write, const char *func);
+void mmn_kasan_destroy(struct mm_struct *mm);
 
 /* Bounded waits (mm.c): the mm's deadline, absolute on CLOCK_MONOTONIC. */
 unsigned mmn_timeout_ms(const struct mm_struct *mm);
@@ -92,7 +103,7 @@ extern const struct mmu_notifier_ops mmn_ledger_ops_template;
 
 /* ---- the mm ---- */
 
-struct mmn_quarantine;
+struct mmn_kasan;
 
 struct mm_struct {
 	struct vm_area_struct *mmap;
@@ -121,7 +132,7 @@ struct mm_struct {
 	void *trace_arg;
 	unsigned long long next_sub_id;	/* atomic */
 	struct mmn_mm_stats stats;	/* atomic fields */
-	struct mmn_quarantine *quarantine;
+	struct mmn_kasan *kasan;	/* freed objects, see kasan.c */
 };
 
 /*
@@ -213,13 +224,17 @@ struct mmn_subscription {
 	struct mmn_ledger_counts counts;
 	bool removed;			/* unlinked; callbacks may still run */
 	struct mmn_subscription *live_prev, *live_next;	/* ledger's list */
-	struct mmn_subscription *q_next;	/* quarantine list */
 };
 
 struct mmn_interval_sub {
 	void *ctx;			/* must stay first */
 	struct mmu_interval_notifier ins;
+	/* what the core calls: the harness's trampoline (see subscription.c) */
 	struct mmu_interval_notifier_ops ops;
+	bool (*driver_invalidate)(struct mmu_interval_notifier *ins,
+				  const struct mmu_notifier_range *range,
+				  unsigned long cur_seq);
+	unsigned long long poison;	/* MMN_POISON once freed */
 	const char *symbol;
 	void (*release_ctx)(void *ctx);
 	struct mm_struct *owner;
@@ -233,13 +248,13 @@ mmn_sub_of(const struct mmu_notifier *mn)
 	return container_of(mn, struct mmn_subscription, mn);
 }
 
-void mmn_subscription_free(struct mmn_subscription *sub);
+void mmn_subscription_free(struct mmn_subscription *sub, const char *freed_in);
 
 /* ledger.c */
 void mmn_ledger_attach(struct mmn_subscription *sub);
 void mmn_ledger_removed(struct mmn_subscription *sub);
 void mmn_ledger_detach(struct mmn_subscription *sub);
-void mmn_ledger_poison_seen(struct mmn_subscription *sub);
+void mmn_ledger_poison_seen(struct mmn_subscription *sub, const char *callback);
 void mmn_ledger_retire(struct mmu_notifier_range *range);
 
 /* Range ids: per-thread counters, so taking one writes nothing shared. */

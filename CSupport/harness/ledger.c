@@ -14,6 +14,7 @@
  * traversal; when it is on, its cost is reported on its own.
  */
 #include "internal.h"
+#include "../explore/explore.h"
 
 enum mmn_entry_state {
 	MMN_ENTRY_STARTED,	/* start returned 0; an end is owed */
@@ -221,16 +222,27 @@ static void mmn_ledger_release(struct mmn_subscription *sub)
 	pthread_mutex_unlock(&l->lock);
 }
 
-void mmn_ledger_poison_seen(struct mmn_subscription *sub)
+/*
+ * The core called into a freed subscription: a grace period ended before
+ * one of its readers. Counted as poison_seen and reported as KASAN would
+ * (the quarantine knows who freed it); a subscription poisoned by
+ * mmn_debug_poison but never freed gets the same report class.
+ */
+void mmn_ledger_poison_seen(struct mmn_subscription *sub, const char *callback)
 {
 	struct mmn_ledger *l = mmn_ledger_of(sub);
+	char func[96];
 
 	pthread_mutex_lock(&l->lock);
 	l->folded.poison_seen++;
 	pthread_mutex_unlock(&l->lock);
-	mmn_log_printf(sub->owner, MMN_LOG_BUG,
-		       "BUG: callback on freed subscription %s (id %llu): a grace period ended before its reader",
-		       sub->symbol, sub->id);
+	snprintf(func, sizeof(func), "the core's call of ->%s", callback);
+	if (!mmn_kasan_check(sub->owner, &sub->mn, sizeof(sub->mn), false,
+			     func))
+		mmn_log_printf(sub->owner, MMN_LOG_KASAN,
+			       "BUG: KASAN: use-after-free in %s\n"
+			       "Read of the poisoned subscription %s by task %s (poisoned in place, not freed)",
+			       func, sub->symbol, mmn_task_comm());
 }
 
 void mmn_ledger_attach(struct mmn_subscription *sub)
@@ -337,13 +349,31 @@ void mmn_ledger_subscription(struct mmn_subscription *sub,
 
 /* ---- the interposer: what the core calls when the ledger is on ---- */
 
-static bool mmn_poisoned(struct mmn_subscription *sub)
+static bool mmn_poisoned(struct mmn_subscription *sub, const char *callback)
 {
 	if (likely(__atomic_load_n(&sub->poison, __ATOMIC_ACQUIRE) !=
 		   MMN_POISON))
 		return false;
-	mmn_ledger_poison_seen(sub);
+	mmn_ledger_poison_seen(sub, callback);
 	return true;
+}
+
+/* Explore: a scheduling point on each side of a driver's callback. */
+enum { MMN_SLOT_START, MMN_SLOT_END, MMN_SLOT_RANGE, MMN_SLOT_RELEASE };
+
+static inline void mmn_cb_before(struct mmu_notifier *mn, int slot,
+				 const char *caller)
+{
+	if (mmn_xp_active())
+		mmn_xp_point(MMN_XP_CALLBACK, mn, slot, caller);
+}
+
+static inline void mmn_cb_after(struct mmu_notifier *mn, int slot, int ret,
+				const char *caller)
+{
+	if (mmn_xp_active())
+		mmn_xp_point(MMN_XP_RETURNED, mn,
+			     ((long)slot << 32) | (unsigned)ret, caller);
 }
 
 static int mmn_ledger_invalidate_range_start(struct mmu_notifier *mn,
@@ -352,10 +382,12 @@ static int mmn_ledger_invalidate_range_start(struct mmu_notifier *mn,
 	struct mmn_subscription *sub = mmn_sub_of(mn);
 	int ret;
 
-	if (mmn_poisoned(sub))
+	if (mmn_poisoned(sub, "invalidate_range_start"))
 		return 0;
+	mmn_cb_before(mn, MMN_SLOT_START, "mn_hlist_invalidate_range_start");
 	ret = sub->driver_ops.invalidate_range_start(mn, r);
 	mmn_ledger_start(sub, r, ret);
+	mmn_cb_after(mn, MMN_SLOT_START, ret, "mn_hlist_invalidate_range_start");
 	return ret;
 }
 
@@ -364,11 +396,13 @@ static void mmn_ledger_invalidate_range_end(struct mmu_notifier *mn,
 {
 	struct mmn_subscription *sub = mmn_sub_of(mn);
 
-	if (mmn_poisoned(sub))
+	if (mmn_poisoned(sub, "invalidate_range_end"))
 		return;
+	mmn_cb_before(mn, MMN_SLOT_END, "mn_hlist_invalidate_end");
 	/* record first: a driver that BUGs in end still counts as ended */
 	mmn_ledger_end(sub, r);
 	sub->driver_ops.invalidate_range_end(mn, r);
+	mmn_cb_after(mn, MMN_SLOT_END, 0, "mn_hlist_invalidate_end");
 }
 
 static void mmn_ledger_invalidate_range(struct mmu_notifier *mn,
@@ -377,8 +411,9 @@ static void mmn_ledger_invalidate_range(struct mmu_notifier *mn,
 {
 	struct mmn_subscription *sub = mmn_sub_of(mn);
 
-	if (mmn_poisoned(sub))
+	if (mmn_poisoned(sub, "invalidate_range"))
 		return;
+	mmn_cb_before(mn, MMN_SLOT_RANGE, "mn_hlist_invalidate_end");
 	sub->driver_ops.invalidate_range(mn, mm, start, end);
 }
 
@@ -386,8 +421,9 @@ static void mmn_ledger_release_cb(struct mmu_notifier *mn, struct mm_struct *mm)
 {
 	struct mmn_subscription *sub = mmn_sub_of(mn);
 
-	if (mmn_poisoned(sub))
+	if (mmn_poisoned(sub, "release"))
 		return;
+	mmn_cb_before(mn, MMN_SLOT_RELEASE, "mn_hlist_release");
 	sub->driver_ops.release(mn, mm);
 	mmn_ledger_release(sub);
 }

@@ -175,6 +175,8 @@ bool mmn_wait_event(struct mmn_waitqueue *w, bool (*cond)(void *arg),
 	struct mmn_wait wait = { 0 };
 
 	might_sleep();
+	if (mmn_xp_active())
+		mmn_xp_point(MMN_XP_WAIT_EVENT, what, 0, "wait_event");
 	if (!cond(arg)) {
 		mmn_wait_begin(&w->wq, &wait);
 		while (!cond(arg))

@@ -69,6 +69,7 @@ static void mmn_log_count_kind(struct mmn_log_counts *c, int kind)
 	case MMN_LOG_BUG: c->bugs++; break;
 	case MMN_LOG_HUNG: c->hung++; break;
 	case MMN_LOG_LOCKDEP: c->lockdep++; break;
+	case MMN_LOG_KASAN: c->use_after_free++; break;
 	default: c->errors++; break;
 	}
 }
@@ -228,6 +229,16 @@ void __mmn_might_sleep(const char *file, int line, const char *func)
 			       mmn_kernel_path(file), line,
 			       current->non_block_count, task_pid_nr(current),
 			       mmn_task_comm(), func));
+}
+
+/* A repeat of a report already printed: counted, not stored again. */
+void mmn_log_count_only(struct mm_struct *mm, int kind)
+{
+	struct mmn_log *log = mmn_log_of(mm);
+
+	pthread_mutex_lock(&log->lock);
+	mmn_log_count_kind(&log->counts, kind);
+	pthread_mutex_unlock(&log->lock);
 }
 
 void mmn_pr_info(struct mm_struct *mm, const char *text)

@@ -131,6 +131,10 @@ void wake_up_all(wait_queue_head_t *wq)
 	pthread_mutex_lock(&wq->lock);
 	pthread_cond_broadcast(&wq->cond);
 	pthread_mutex_unlock(&wq->lock);
+	if (mmn_xp_active()) {
+		mmn_xp_wake(wq);
+		mmn_xp_point(MMN_XP_WAKE_UP, "wq", 0, "wake_up_all");
+	}
 }
 
 void mmn_wait_begin(wait_queue_head_t *wq, struct mmn_wait *w)
@@ -153,9 +157,21 @@ bool mmn_wait_step(wait_queue_head_t *wq, struct mmn_wait *w,
 
 	ts.tv_sec = (time_t)(w->deadline_ns / 1000000000ULL);
 	ts.tv_nsec = (long)(w->deadline_ns % 1000000000ULL);
-	online = mmn_block_begin();
-	rc = pthread_cond_timedwait(&wq->cond, &wq->lock, &ts);
-	mmn_block_end(online);
+	if (mmn_xp_active()) {
+		/* the scheduler's wait: runnable again at wake_up_all */
+		bool woken;
+
+		pthread_mutex_unlock(&wq->lock);
+		woken = mmn_xp_block(MMN_XP_WAIT_EVENT, wq,
+				     what ? what : "a wait queue",
+				     func ? func : "wait_event");
+		pthread_mutex_lock(&wq->lock);
+		rc = woken ? 0 : ETIMEDOUT;
+	} else {
+		online = mmn_block_begin();
+		rc = pthread_cond_timedwait(&wq->cond, &wq->lock, &ts);
+		mmn_block_end(online);
+	}
 	if (rc != ETIMEDOUT)
 		return true;
 	w->timed_out = true;
@@ -205,7 +221,6 @@ static void mmn_vmas_create(struct mm_struct *mm, unsigned long nr,
 	mm->nr_vmas = nr;
 }
 
-void mmn_quarantine_destroy(struct mm_struct *mm);
 
 struct mm_struct *mmn_mm_create(const struct mmn_mm_config *config)
 {
@@ -221,7 +236,10 @@ struct mm_struct *mmn_mm_create(const struct mmn_mm_config *config)
 	mm->mm_count = 1;
 	mm->variant = config->variant;
 	mm->flavor = config->flavor;
-	mm->core = mmn_variants[config->variant].cores[config->flavor];
+	mm->core = config->explore ? mmn_variants[config->variant].explore :
+				     mmn_variants[config->variant].cores[config->flavor];
+	if (config->explore)
+		mm->flavor = MMN_FLAVOR_QSBR;
 	mm->owner_pid = config->pid ? config->pid : 4242;
 	snprintf(mm->owner_comm, sizeof(mm->owner_comm), "%s",
 		 config->comm ? config->comm : "victim");
@@ -259,7 +277,7 @@ void mmdrop(struct mm_struct *mm)
 	if (mm->notifier_subscriptions)
 		mm->core->subscriptions_destroy(mm);
 	mmn_leave(prev);
-	mmn_quarantine_destroy(mm);
+	mmn_kasan_destroy(mm);
 	mmn_rwsem_fini(&mm->mmap_lock);
 	pthread_mutex_destroy(&mm->pseudo.m);
 	pthread_cond_destroy(&mm->pseudo.cond);

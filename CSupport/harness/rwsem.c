@@ -5,6 +5,18 @@
  */
 #include "internal.h"
 
+/*
+ * Under the explorer the semaphore's own mutex is only ever held between
+ * scheduling points, and a waiter blocks in the scheduler instead of on
+ * the condition variable: the scheduler wakes it when the state changes.
+ */
+static void mmn_rwsem_wake(struct rw_semaphore *sem)
+{
+	pthread_cond_broadcast(&sem->cond);
+	if (mmn_xp_active())
+		mmn_xp_wake(sem);
+}
+
 void mmn_init_rwsem(struct rw_semaphore *sem, const char *name, bool fair,
 		    struct mm_struct *mm, struct mmn_lockdep *lockdep)
 {
@@ -80,6 +92,17 @@ static bool mmn_rwsem_wait(struct rw_semaphore *sem, bool write,
 			return true;
 		if (rc == ETIMEDOUT)
 			break;
+		if (mmn_xp_active()) {
+			bool woken;
+
+			pthread_mutex_unlock(&sem->lock);
+			woken = mmn_xp_block(write ? MMN_XP_RWSEM_DOWN_WRITE :
+						     MMN_XP_RWSEM_DOWN_READ,
+					     sem, sem->name, site);
+			pthread_mutex_lock(&sem->lock);
+			rc = woken ? 0 : ETIMEDOUT;
+			continue;
+		}
 		rc = pthread_cond_timedwait(&sem->cond, &sem->lock, &ts);
 	}
 	{
@@ -100,6 +123,8 @@ bool mmn_rwsem_down_read(struct rw_semaphore *sem, const char *site)
 	int me = task_pid_nr(current);
 	bool ok;
 
+	if (mmn_xp_active())
+		mmn_xp_point(MMN_XP_RWSEM_DOWN_READ, sem->name, 0, site);
 	/* lockdep checks the dependency before the task can block */
 	mmn_lock_acquire(&sem->dep_map, MMN_LOCKDEP_READ, 0, site);
 	pthread_mutex_lock(&sem->lock);
@@ -126,6 +151,8 @@ bool mmn_rwsem_down_read_trylock(struct rw_semaphore *sem, const char *site)
 	pthread_mutex_unlock(&sem->lock);
 	if (ok)
 		mmn_lock_acquire(&sem->dep_map, MMN_LOCKDEP_READ, 1, site);
+	if (mmn_xp_active())
+		mmn_xp_point(MMN_XP_RWSEM_TRYLOCK, sem->name, ok, site);
 	return ok;
 }
 
@@ -133,26 +160,30 @@ void mmn_rwsem_up_read(struct rw_semaphore *sem, const char *site)
 {
 	pthread_mutex_lock(&sem->lock);
 	mmn_rwsem_drop_reader(sem, task_pid_nr(current));
-	pthread_cond_broadcast(&sem->cond);
+	mmn_rwsem_wake(sem);
 	pthread_mutex_unlock(&sem->lock);
 	mmn_lock_release(&sem->dep_map, site);
+	if (mmn_xp_active())
+		mmn_xp_point(MMN_XP_RWSEM_UP, sem->name, 0, site);
 }
 
 bool mmn_rwsem_down_write(struct rw_semaphore *sem, const char *site)
 {
 	bool ok;
 
+	if (mmn_xp_active())
+		mmn_xp_point(MMN_XP_RWSEM_DOWN_WRITE, sem->name, 0, site);
 	mmn_lock_acquire(&sem->dep_map, MMN_LOCKDEP_WRITE, 0, site);
 	pthread_mutex_lock(&sem->lock);
 	sem->waiting_writers++;
 	/* waiting writers hold back new fair readers: tell them */
-	pthread_cond_broadcast(&sem->cond);
+	mmn_rwsem_wake(sem);
 	ok = mmn_rwsem_wait(sem, true, site);
 	sem->waiting_writers--;
 	if (ok)
 		sem->writer_pid = task_pid_nr(current);
 	else
-		pthread_cond_broadcast(&sem->cond);	/* readers behind us */
+		mmn_rwsem_wake(sem);	/* readers behind us */
 	pthread_mutex_unlock(&sem->lock);
 	if (!ok)
 		mmn_lock_release(&sem->dep_map, site);
@@ -163,7 +194,9 @@ void mmn_rwsem_up_write(struct rw_semaphore *sem, const char *site)
 {
 	pthread_mutex_lock(&sem->lock);
 	sem->writer_pid = 0;
-	pthread_cond_broadcast(&sem->cond);
+	mmn_rwsem_wake(sem);
 	pthread_mutex_unlock(&sem->lock);
 	mmn_lock_release(&sem->dep_map, site);
+	if (mmn_xp_active())
+		mmn_xp_point(MMN_XP_RWSEM_UP, sem->name, 0, site);
 }

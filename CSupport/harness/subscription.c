@@ -14,38 +14,7 @@
  */
 #include "internal.h"
 
-#define MMN_QUARANTINE_MAX 4096
-
-struct mmn_quarantine {
-	pthread_mutex_t lock;
-	struct mmn_subscription *head, *tail;
-	unsigned long count;
-};
-
-static struct mmn_quarantine *mmn_quarantine_of(struct mm_struct *mm)
-{
-	struct mmn_quarantine *q =
-		__atomic_load_n(&mm->quarantine, __ATOMIC_ACQUIRE);
-
-	if (q)
-		return q;
-	q = calloc(1, sizeof(*q));
-	if (!q)
-		abort();
-	pthread_mutex_init(&q->lock, NULL);
-	{
-		struct mmn_quarantine *expected = NULL;
-
-		if (!__atomic_compare_exchange_n(&mm->quarantine, &expected, q,
-						 false, __ATOMIC_ACQ_REL,
-						 __ATOMIC_ACQUIRE)) {
-			pthread_mutex_destroy(&q->lock);
-			free(q);
-			q = expected;
-		}
-	}
-	return q;
-}
+#include "../explore/explore.h"
 
 static void mmn_subscription_release_memory(struct mmn_subscription *sub)
 {
@@ -55,52 +24,19 @@ static void mmn_subscription_release_memory(struct mmn_subscription *sub)
 	free(sub);
 }
 
-static void mmn_quarantine_add(struct mm_struct *mm,
-			       struct mmn_subscription *sub)
+static void mmn_subscription_release_void(void *p)
 {
-	struct mmn_quarantine *q = mmn_quarantine_of(mm);
-	struct mmn_subscription *old = NULL;
-
-	pthread_mutex_lock(&q->lock);
-	sub->q_next = NULL;
-	if (q->tail)
-		q->tail->q_next = sub;
-	else
-		q->head = sub;
-	q->tail = sub;
-	if (++q->count > MMN_QUARANTINE_MAX) {
-		old = q->head;
-		q->head = old->q_next;
-		q->count--;
-	}
-	pthread_mutex_unlock(&q->lock);
-	if (old)
-		mmn_subscription_release_memory(old);
-}
-
-void mmn_quarantine_destroy(struct mm_struct *mm)
-{
-	struct mmn_quarantine *q = mm->quarantine;
-	struct mmn_subscription *sub, *next;
-
-	if (!q)
-		return;
-	for (sub = q->head; sub; sub = next) {
-		next = sub->q_next;
-		mmn_subscription_release_memory(sub);
-	}
-	pthread_mutex_destroy(&q->lock);
-	free(q);
-	mm->quarantine = NULL;
+	mmn_subscription_release_memory(p);
 }
 
 /* ops->free_notifier: the core calls it after the grace period of a put. */
 static void mmn_subscription_free_notifier(struct mmu_notifier *mn)
 {
-	mmn_subscription_free(mmn_sub_of(mn));
+	mmn_subscription_free(mmn_sub_of(mn),
+			      "mmu_notifier_free_rcu (->free_notifier after mmu_notifier_put's grace period)");
 }
 
-void mmn_subscription_free(struct mmn_subscription *sub)
+void mmn_subscription_free(struct mmn_subscription *sub, const char *freed_in)
 {
 	struct mm_struct *mm = sub->owner;
 	struct mm_struct *prev = mmn_enter(mm);
@@ -115,7 +51,11 @@ void mmn_subscription_free(struct mmn_subscription *sub)
 	if (sub->release_ctx && ctx)
 		sub->release_ctx(ctx);
 	__atomic_fetch_add(&mm->stats.frees, 1, __ATOMIC_RELAXED);
-	mmn_quarantine_add(mm, sub);
+	mmn_kasan_quarantine(mm, sub, sizeof(*sub),
+			     mmn_subscription_release_void,
+			     "struct mmu_notifier", sub->symbol, freed_in);
+	if (mmn_xp_active())
+		mmn_xp_point(MMN_XP_FREE, &sub->mn, 0, "kfree");
 	mmn_leave(prev);
 }
 
@@ -261,7 +201,8 @@ void mmn_unregister(struct mmn_subscription *sub)
 	mm->core->notifier_unregister(&sub->mn, mm);
 	__atomic_fetch_add(&mm->stats.unregistrations, 1, __ATOMIC_RELAXED);
 	/* after synchronize_srcu: no callback of sub runs or will run */
-	mmn_subscription_free(sub);
+	mmn_subscription_free(sub,
+			      "the driver, after mmu_notifier_unregister returned");
 	mmn_leave(prev);
 	mmdrop(mm);
 }
@@ -278,6 +219,33 @@ void mmn_put(struct mmn_subscription *sub)
 
 /* ---- interval subscriptions ---- */
 
+/*
+ * What the core calls for every interval: a freed interval (the tree or
+ * the deferred list still reached it) is reported, never called into.
+ */
+static bool mmn_interval_invalidate(struct mmu_interval_notifier *ins,
+				    const struct mmu_notifier_range *range,
+				    unsigned long cur_seq)
+{
+	struct mmn_interval_sub *isub =
+		container_of(ins, struct mmn_interval_sub, ins);
+	bool ret;
+
+	if (unlikely(__atomic_load_n(&isub->poison, __ATOMIC_ACQUIRE) ==
+		     MMN_POISON)) {
+		mmn_kasan_check(isub->owner, ins, sizeof(*ins), false,
+				"mn_itree_invalidate (->invalidate)");
+		return true;
+	}
+	if (mmn_xp_active())
+		mmn_xp_point(MMN_XP_CALLBACK, ins, 4, "mn_itree_invalidate");
+	ret = isub->driver_invalidate(ins, range, cur_seq);
+	if (mmn_xp_active())
+		mmn_xp_point(MMN_XP_RETURNED, ins, (4L << 32) | ret,
+			     "mn_itree_invalidate");
+	return ret;
+}
+
 struct mmn_interval_sub *
 mmn_interval_sub_create(struct mm_struct *mm,
 			const struct mmu_interval_notifier_ops *ops, void *ctx,
@@ -293,19 +261,52 @@ mmn_interval_sub_create(struct mm_struct *mm,
 	if (!isub)
 		abort();
 	isub->ctx = ctx;
-	isub->ops = *ops;
+	isub->driver_invalidate = ops->invalidate;
+	isub->ops.invalidate = mmn_interval_invalidate;
 	isub->symbol = strdup(symbol ? symbol : "interval_notifier");
 	isub->release_ctx = release_ctx;
 	isub->owner = mm;
 	return isub;
 }
 
+static void mmn_interval_sub_release_memory(void *p)
+{
+	struct mmn_interval_sub *isub = p;
+
+	free((void *)isub->symbol);
+	free(isub);
+}
+
+/* Never inserted: nothing can reach it. */
 static void mmn_interval_sub_free(struct mmn_interval_sub *isub)
 {
 	if (isub->release_ctx && isub->ctx)
 		isub->release_ctx(isub->ctx);
-	free((void *)isub->symbol);
-	free(isub);
+	mmn_interval_sub_release_memory(isub);
+}
+
+/*
+ * Removed: the driver may free it now, and does. The memory is kept
+ * poisoned in the quarantine, so if the core still reaches it (v5.11's
+ * mmu_interval_notifier_remove can return while mn_itree_inv_end is
+ * still unlinking its deferred entry, fixed upstream by 319561669a59 in
+ * v5.18), that access is reported as a use after free.
+ */
+static void mmn_interval_sub_retire(struct mmn_interval_sub *isub)
+{
+	struct mm_struct *mm = isub->owner;
+	void *ctx = isub->ctx;
+
+	__atomic_store_n(&isub->poison, MMN_POISON, __ATOMIC_RELEASE);
+	isub->ctx = NULL;
+	if (isub->release_ctx && ctx)
+		isub->release_ctx(ctx);
+	mmn_kasan_quarantine(mm, isub, sizeof(*isub),
+			     mmn_interval_sub_release_memory,
+			     "struct mmu_interval_notifier", isub->symbol,
+			     "the driver, after mmu_interval_notifier_remove returned");
+	if (mmn_xp_active())
+		mmn_xp_point(MMN_XP_FREE, &isub->ins, 0, "kfree");
 }
 
 int mmn_interval_insert(struct mmn_interval_sub *isub, unsigned long start,
@@ -363,11 +364,8 @@ void mmn_interval_remove(struct mmn_interval_sub *isub)
 	 * memory is kept rather than freed under a possible reader.
 	 */
 	if (after.hung == before.hung) {
-		if (mm->core->interval_remove_settle(&isub->ins))
-			mmn_log_printf(mm, MMN_LOG_ERR,
-				       "mmu_interval_notifier_remove(%s) returned before mn_itree_inv_end unlinked it from deferred_list: freeing it now would race that hlist_del",
-				       isub->symbol);
-		mmn_interval_sub_free(isub);
+		/* as a driver does: the remove returned, so free it */
+		mmn_interval_sub_retire(isub);
 	} else {
 		mmn_interval_keep(isub);
 	}

@@ -21,6 +21,7 @@
 #include <urcu/system.h>
 #include "dup.h"
 #include "../harness/lockdep.h"
+#include "../explore/explore.h"
 
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
@@ -144,6 +145,7 @@ static inline void non_block_start(void)
 typedef struct spinlock {
 	pthread_mutex_t m;
 	struct lockdep_map dep_map;
+	void *xp_owner;		/* explore: the scheduler's owner, not m */
 } spinlock_t;
 
 struct mmn_lockdep *mmn_current_lockdep(void);
@@ -158,15 +160,24 @@ static inline void mmn_spin_lock_init(spinlock_t *lock, const char *name)
 
 #define spin_lock(lock) mmn_spin_lock_site((lock), __func__)
 #define spin_unlock(lock) mmn_spin_unlock_site((lock), __func__)
+/* Under the explorer a spinlock is the scheduler's (explore/explore.h). */
 static inline void mmn_spin_lock_site(spinlock_t *lock, const char *site)
 {
 	mmn_lock_acquire(&lock->dep_map, MMN_LOCKDEP_WRITE, 0, site);
-	pthread_mutex_lock(&lock->m);
+	if (mmn_xp_active())
+		mmn_xp_spin_lock(&lock->xp_owner, lock, lock->dep_map.name,
+				 site);
+	else
+		pthread_mutex_lock(&lock->m);
 }
 
 static inline void mmn_spin_unlock_site(spinlock_t *lock, const char *site)
 {
-	pthread_mutex_unlock(&lock->m);
+	if (mmn_xp_active())
+		mmn_xp_spin_unlock(&lock->xp_owner, lock, lock->dep_map.name,
+				   site);
+	else
+		pthread_mutex_unlock(&lock->m);
 	mmn_lock_release(&lock->dep_map, site);
 }
 
@@ -243,6 +254,7 @@ void mmn_wait_end(wait_queue_head_t *wq, struct mmn_wait *w);
 #define wait_event(wq_head, condition) do {				\
 	struct mmn_wait __w;						\
 	might_sleep();							\
+	MMN_XP_POINT(MMN_XP_WAIT_EVENT, #wq_head, 0);			\
 	if (condition)							\
 		break;							\
 	mmn_wait_begin(&(wq_head), &__w);				\

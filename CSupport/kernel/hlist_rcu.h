@@ -17,6 +17,7 @@
 #include <urcu/system.h>
 #include <urcu/compiler.h>
 #include "tsan.h"
+#include "../explore/explore.h"
 
 struct hlist_node {
 	struct hlist_node *next;
@@ -56,7 +57,7 @@ static inline int hlist_empty(const struct hlist_head *h)
 }
 
 /* Publish n at the head: readers see either the old or the new first. */
-static inline void hlist_add_head_rcu(struct hlist_node *n,
+static inline void __hlist_add_head_rcu(struct hlist_node *n,
 				      struct hlist_head *h)
 {
 	struct hlist_node *first = h->first;
@@ -69,7 +70,7 @@ static inline void hlist_add_head_rcu(struct hlist_node *n,
 }
 
 /* Insert n before next (used by the sorted-hlist variant). */
-static inline void hlist_add_before_rcu(struct hlist_node *n,
+static inline void __hlist_add_before_rcu(struct hlist_node *n,
 					struct hlist_node *next)
 {
 	MMN_STORE_SHARED(n->pprev, next->pprev);
@@ -79,7 +80,7 @@ static inline void hlist_add_before_rcu(struct hlist_node *n,
 }
 
 /* Insert n after prev (used by the sorted-hlist variant). */
-static inline void hlist_add_behind_rcu(struct hlist_node *n,
+static inline void __hlist_add_behind_rcu(struct hlist_node *n,
 					struct hlist_node *prev)
 {
 	n->next = prev->next;
@@ -96,7 +97,7 @@ static inline void hlist_add_behind_rcu(struct hlist_node *n,
  * Unlink n but keep n->next intact, so a reader standing on n still
  * reaches the rest of the list; pprev is cleared so n reads as unhashed.
  */
-static inline void hlist_del_init_rcu(struct hlist_node *n)
+static inline void __hlist_del_init_rcu(struct hlist_node *n)
 {
 	if (!hlist_unhashed(n)) {
 		struct hlist_node *next = n->next;
@@ -110,7 +111,7 @@ static inline void hlist_del_init_rcu(struct hlist_node *n)
 }
 
 /* Non-RCU unlink for lists only the lock holder walks (the deferred list). */
-static inline void hlist_del(struct hlist_node *n)
+static inline void __hlist_del(struct hlist_node *n)
 {
 	struct hlist_node *next = n->next;
 	struct hlist_node **pprev = n->pprev;
@@ -122,7 +123,7 @@ static inline void hlist_del(struct hlist_node *n)
 	n->pprev = NULL;
 }
 
-static inline void hlist_add_head(struct hlist_node *n, struct hlist_head *h)
+static inline void __hlist_add_head(struct hlist_node *n, struct hlist_head *h)
 {
 	struct hlist_node *first = h->first;
 
@@ -133,13 +134,52 @@ static inline void hlist_add_head(struct hlist_node *n, struct hlist_head *h)
 	n->pprev = &h->first;
 }
 
+/*
+ * Explore: every list change is a scheduling point, and every node the
+ * harness's lists touch is checked against the quarantine (KASAN): a
+ * freed node that is still linked or still walked is reported.
+ */
+#define hlist_add_head_rcu(n, h)					\
+	(MMN_XP_POINT(MMN_XP_HLIST_ADD, (n), 0),			\
+	 MMN_XP_CHECK((n), sizeof(struct hlist_node), true),		\
+	 __hlist_add_head_rcu((n), (h)))
+#define hlist_add_before_rcu(n, next)					\
+	(MMN_XP_POINT(MMN_XP_HLIST_ADD, (n), 0),			\
+	 MMN_XP_CHECK((next), sizeof(struct hlist_node), true),		\
+	 __hlist_add_before_rcu((n), (next)))
+#define hlist_add_behind_rcu(n, prev)					\
+	(MMN_XP_POINT(MMN_XP_HLIST_ADD, (n), 0),			\
+	 MMN_XP_CHECK((prev), sizeof(struct hlist_node), true),		\
+	 __hlist_add_behind_rcu((n), (prev)))
+#define hlist_del_init_rcu(n)						\
+	(MMN_XP_POINT(MMN_XP_HLIST_DEL, (n), 0),			\
+	 MMN_XP_CHECK((n), sizeof(struct hlist_node), true),		\
+	 __hlist_del_init_rcu(n))
+/* Under a spinlock: checked, but no point (nobody else can look). */
+#define hlist_del(n)							\
+	(MMN_XP_CHECK((n), sizeof(struct hlist_node), true), __hlist_del(n))
+#define hlist_add_head(n, h)						\
+	(MMN_XP_CHECK((n), sizeof(struct hlist_node), true),		\
+	 __hlist_add_head((n), (h)))
+
+/*
+ * Explore: a point before each load of a next pointer (another thread may
+ * unlink or free the next node first), and a check that the node the load
+ * reads from is not freed.
+ */
+#define MMN_XP_HLIST_STEP(from)						\
+	(MMN_XP_POINT(MMN_XP_HLIST_LOAD, (from), 0),			\
+	 MMN_XP_CHECK((from), sizeof(struct hlist_node), false))
+
 /* The reader's walk: every load of a next pointer is an rcu_dereference. */
 #define hlist_for_each_entry_rcu(pos, head, member, ...)			\
-	for (pos = hlist_entry_safe(rcu_dereference((head)->first),	\
-				    __typeof__(*(pos)), member);		\
+	for (pos = (MMN_XP_HLIST_STEP(NULL),				\
+		    hlist_entry_safe(rcu_dereference((head)->first),	\
+				     __typeof__(*(pos)), member));	\
 	     pos;							\
-	     pos = hlist_entry_safe(rcu_dereference((pos)->member.next),	\
-				    __typeof__(*(pos)), member))
+	     pos = (MMN_XP_HLIST_STEP(&(pos)->member),			\
+		    hlist_entry_safe(rcu_dereference((pos)->member.next), \
+				     __typeof__(*(pos)), member)))
 
 #define hlist_for_each_entry_safe(pos, n, head, member)			\
 	for (pos = hlist_entry_safe((head)->first, __typeof__(*pos), member);\

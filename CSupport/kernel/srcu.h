@@ -45,6 +45,8 @@ static inline int srcu_read_lock(struct srcu_struct *ssp)
 	struct task_struct *t = current;
 
 	(void)ssp;
+	if (MMN_XP_ON())
+		mmn_xp_srcu_read_lock("srcu_read_lock");
 	if (unlikely(!(t->rcu_registered & (1u << MMN_FLAVOR_ID))))
 		mmn_rcu_register_current(MMN_FLAVOR_ID);
 #if MMN_FLAVOR_ID == 2 /* qsbr */
@@ -74,6 +76,8 @@ static inline void srcu_read_unlock(struct srcu_struct *ssp, int idx)
 			MMN_URCU(thread_offline)();
 	}
 #endif
+	if (MMN_XP_ON())
+		mmn_xp_srcu_read_unlock("srcu_read_unlock");
 }
 
 static inline bool srcu_read_lock_held(const struct srcu_struct *ssp)
@@ -82,9 +86,17 @@ static inline bool srcu_read_lock_held(const struct srcu_struct *ssp)
 	return current->srcu_depth > 0;
 }
 
+/*
+ * Explore: the scheduler decides when the grace period has passed (the
+ * readers it must wait for have left); liburcu's call is then made and,
+ * with every switched-out reader offline, returns (explore/sched.c).
+ * call_srcu's callback is run by the scheduler's SRCU worker.
+ */
 static inline void synchronize_srcu(struct srcu_struct *ssp)
 {
 	(void)ssp;
+	if (MMN_XP_ON())
+		mmn_xp_synchronize_srcu("synchronize_srcu");
 	mmn_synchronize_srcu_flavor(MMN_FLAVOR_ID);
 }
 
@@ -92,12 +104,17 @@ static inline void call_srcu(struct srcu_struct *ssp, struct rcu_head *head,
 			     void (*func)(struct rcu_head *head))
 {
 	(void)ssp;
-	mmn_call_srcu_flavor(MMN_FLAVOR_ID, head, func);
+	if (MMN_XP_ON())
+		mmn_xp_call_srcu(head, func, "call_srcu");
+	else
+		mmn_call_srcu_flavor(MMN_FLAVOR_ID, head, func);
 }
 
 static inline void srcu_barrier(struct srcu_struct *ssp)
 {
 	(void)ssp;
+	if (MMN_XP_ON())
+		mmn_xp_srcu_barrier("srcu_barrier");
 	mmn_srcu_barrier_flavor(MMN_FLAVOR_ID);
 }
 

@@ -10,6 +10,7 @@
 #define MMN_KERNEL_STUBS_H
 
 #include "tsan.h"
+#include "../explore/explore.h"
 
 /* Memory reclaim ordering for lockdep; the harness has no reclaim. */
 #define fs_reclaim_acquire(gfp)		do { (void)(gfp); } while (0)
@@ -39,7 +40,16 @@ struct mmu_gather { struct mm_struct *mm; };
 #define smp_store_release(p, v)		__atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define smp_load_acquire(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define READ_ONCE(x)			MMN_LOAD_SHARED(x)
+#if defined(MMN_EXPLORE) && MMN_EXPLORE
+/* explore: a point after every shared store (readers may look now) */
+#define WRITE_ONCE(x, v) ({						\
+	__typeof__(x) __xp_v = (v);					\
+	MMN_STORE_SHARED(x, __xp_v);					\
+	MMN_XP_POINT(MMN_XP_WRITE_ONCE, #x, __xp_v);			\
+})
+#else
 #define WRITE_ONCE(x, v)		MMN_STORE_SHARED(x, v)
+#endif
 
 /* OOM reaper's sleep between tries (HZ/10): skipped, nothing else runs. */
 #define schedule_timeout_idle(t)	do { (void)(t); } while (0)

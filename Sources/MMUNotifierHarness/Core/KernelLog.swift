@@ -9,6 +9,8 @@ public struct KernelLogRecord: Sendable, Equatable {
     case hung = 3
     case lockdep = 4
     case error = 5
+    /// `BUG: KASAN: use-after-free`: a freed object was reached.
+    case kasan = 6
   }
 
   public let kind: Kind
@@ -31,6 +33,10 @@ public struct KernelLogRecord: Sendable, Equatable {
       lines.append("---[ end trace ]---")
     case .bug where text.hasPrefix("kernel BUG"):
       lines.insert("------------[ cut here ]------------", at: 0)
+    case .kasan:
+      let rule = String(repeating: "=", count: 66)
+      lines.insert(rule, at: 0)
+      lines.append(rule)
     default: break
     }
     return lines.map { "\(stamp) \($0)" }.joined(separator: "\n")
@@ -55,4 +61,6 @@ public struct KernelLogCounts: Sendable, Equatable, Codable {
   public var lockdep: UInt64 = 0
   public var errors: UInt64 = 0
   public var dropped: UInt64 = 0
+  /// KASAN-style reports (and their repeats) of a freed object reached.
+  public var useAfterFree: UInt64 = 0
 }

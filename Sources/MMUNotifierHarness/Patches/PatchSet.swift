@@ -193,7 +193,7 @@ public enum PatchSet {
       for name in variant.files.keys {
         owner["\(PortLayout.variantDirectory(variant.id))/\(name)"] = variant.id
       }
-      for flavor in PortLayout.rcuFlavors {
+      for flavor in PortLayout.wrapperUnits {
         owner[PortLayout.wrapperPath(symbol: variant.symbol, flavor: flavor)] = variant.id
       }
     }
@@ -266,7 +266,7 @@ public enum PatchSet {
     var toWrite: [(path: String, bytes: [UInt8])] = []
     let sharedPaths = Set(
       expected.variants.flatMap { variant in
-        PortLayout.rcuFlavors.map { PortLayout.wrapperPath(symbol: variant.symbol, flavor: $0) }
+        PortLayout.wrapperUnits.map { PortLayout.wrapperPath(symbol: variant.symbol, flavor: $0) }
       } + [PortLayout.registryPath])
     for variant in expected.variants where variants.contains(variant.id) && variant.patchPath != nil
     {
