@@ -75,6 +75,15 @@ void mmn_xp_event(int kind, const void *obj, long value, const char *func);
 bool mmn_xp_block(int kind, const void *obj, const char *what,
 		  const char *func);
 void mmn_xp_wake(const void *obj);
+/*
+ * wait_event as the kernel does it: prepare_to_wait (armed on obj) before
+ * the condition is tested, so a wake-up while the condition runs (it may
+ * take locks, i.e. reach points) is not lost; then wait unless woken
+ * meanwhile. wait returns false when the execution is winding down.
+ */
+void mmn_xp_prepare_wait(const void *obj);
+bool mmn_xp_wait_armed(const void *obj, const char *what, const char *func);
+void mmn_xp_finish_wait(void);
 
 /*
  * Spinlocks: ownership kept by the scheduler, never a real mutex (a real

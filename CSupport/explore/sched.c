@@ -42,6 +42,9 @@ struct xp_thread {
 	const char *block_what;
 	const char *block_func;
 	bool wake_failed;
+	/* prepare_to_wait: armed on an object, and whether it was woken since */
+	const void *armed_on;
+	bool armed_woken;
 	/* the SRCU model: nonzero epoch while inside a read-side section */
 	unsigned long long reader_epoch;
 	int depth;
@@ -435,9 +438,53 @@ static void xp_wake_locked(struct xp_run *r, const void *obj)
 	for (unsigned i = 0; i < r->nthreads; i++) {
 		struct xp_thread *t = &r->threads[i];
 
+		if (t->armed_on == obj)
+			t->armed_woken = true;
 		if (t->state == XP_BLOCKED && t->blocked_on == obj)
 			t->state = XP_RUNNABLE;
 	}
+}
+
+void mmn_xp_prepare_wait(const void *obj)
+{
+	struct xp_thread *t = xp_me();
+	struct xp_run *r = xp_run_current;
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&r->m);
+	t->armed_on = obj;
+	t->armed_woken = false;
+	pthread_mutex_unlock(&r->m);
+}
+
+bool mmn_xp_wait_armed(const void *obj, const char *what, const char *func)
+{
+	struct xp_thread *t = xp_me();
+	struct xp_run *r = xp_run_current;
+	bool ok = true;
+
+	if (!t)
+		return false;
+	pthread_mutex_lock(&r->m);
+	if (!t->armed_woken)
+		ok = xp_block_locked(r, t, MMN_XP_WAIT_EVENT, obj, what, func);
+	else if (r->aborting)
+		ok = false;
+	pthread_mutex_unlock(&r->m);
+	return ok;
+}
+
+void mmn_xp_finish_wait(void)
+{
+	struct xp_thread *t = xp_me();
+	struct xp_run *r = xp_run_current;
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&r->m);
+	t->armed_on = NULL;
+	pthread_mutex_unlock(&r->m);
 }
 
 void mmn_xp_wake(const void *obj)
@@ -634,6 +681,7 @@ static void *xp_worker_main(void *arg)
 
 	mmn_task_set_comm("srcu_cb");
 	pthread_mutex_lock(&r->m);
+	snprintf(t->name, sizeof(t->name), "srcu_cb");
 	mmn_xp_self = t;
 	t->is_worker = true;
 	/* idle until there is work: no branching on an idle worker */
@@ -991,6 +1039,16 @@ int mmn_xp_format_event(unsigned index, char *buf, unsigned len)
 		snprintf(buf, len, "%s: %s: blocks in %s, waiting for %s", who,
 			 e->func ? e->func : "?",
 			 xp_kind_names[e->value % MMN_XP_KIND_COUNT], n);
+		break;
+	case MMN_XP_SRCU_READ_LOCK:
+	case MMN_XP_SRCU_READ_UNLOCK:
+	case MMN_XP_SYNCHRONIZE_SRCU:
+	case MMN_XP_SRCU_BARRIER:
+		snprintf(buf, len, "%s: %s(&srcu)", who, xp_kind_names[e->kind]);
+		break;
+	case MMN_XP_SRCU_CALLBACK:
+		snprintf(buf, len, "%s: srcu_invoke_callbacks: callback for %s",
+			 who, n);
 		break;
 	case MMN_XP_START:
 	case MMN_XP_DONE:

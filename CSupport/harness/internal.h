@@ -133,7 +133,18 @@ struct mm_struct {
 	unsigned long long next_sub_id;	/* atomic */
 	struct mmn_mm_stats stats;	/* atomic fields */
 	struct mmn_kasan *kasan;	/* freed objects, see kasan.c */
+	/*
+	 * Explore mms allocate subscriptions from one block, in order, so
+	 * that every execution of a schedule sees the same address order
+	 * (sorted-undo sorts its hlist by address).
+	 */
+	char *arena;
+	size_t arena_used, arena_size;
 };
+
+/* calloc, or the explore arena's next block (never freed alone). */
+void *mmn_mm_alloc(struct mm_struct *mm, size_t size);
+bool mmn_mm_owns(const struct mm_struct *mm, const void *p);
 
 /*
  * The pseudo-lock of the mm this harness call works on (one per mm, where

@@ -175,8 +175,26 @@ bool mmn_wait_event(struct mmn_waitqueue *w, bool (*cond)(void *arg),
 	struct mmn_wait wait = { 0 };
 
 	might_sleep();
-	if (mmn_xp_active())
+	if (mmn_xp_active()) {
+		/* explore: armed before each test (see wait_event) */
+		bool ok = true;
+
 		mmn_xp_point(MMN_XP_WAIT_EVENT, what, 0, "wait_event");
+		for (;;) {
+			mmn_xp_prepare_wait(&w->wq);
+			if (cond(arg))
+				break;
+			if (!mmn_xp_wait_armed(&w->wq, what, "wait_event")) {
+				ok = false;
+				break;
+			}
+		}
+		mmn_xp_finish_wait();
+		if (!ok)
+			mmn_log_hung(w->mm, 0, what, NULL);
+		mmn_leave(prev);
+		return ok;
+	}
 	if (!cond(arg)) {
 		mmn_wait_begin(&w->wq, &wait);
 		while (!cond(arg))

@@ -238,8 +238,13 @@ struct mm_struct *mmn_mm_create(const struct mmn_mm_config *config)
 	mm->flavor = config->flavor;
 	mm->core = config->explore ? mmn_variants[config->variant].explore :
 				     mmn_variants[config->variant].cores[config->flavor];
-	if (config->explore)
+	if (config->explore) {
 		mm->flavor = MMN_FLAVOR_QSBR;
+		mm->arena_size = 256 * 1024;
+		mm->arena = calloc(1, mm->arena_size);
+		if (!mm->arena)
+			abort();
+	}
 	mm->owner_pid = config->pid ? config->pid : 4242;
 	snprintf(mm->owner_comm, sizeof(mm->owner_comm), "%s",
 		 config->comm ? config->comm : "victim");
@@ -261,6 +266,27 @@ struct mm_struct *mmn_mm_create(const struct mmn_mm_config *config)
 	return mm;
 }
 
+void *mmn_mm_alloc(struct mm_struct *mm, size_t size)
+{
+	size_t at = (mm->arena_used + 63) & ~(size_t)63;
+	void *p;
+
+	if (!mm->arena || at + size > mm->arena_size) {
+		p = calloc(1, size);
+		if (!p)
+			abort();
+		return p;
+	}
+	mm->arena_used = at + size;
+	return mm->arena + at;
+}
+
+bool mmn_mm_owns(const struct mm_struct *mm, const void *p)
+{
+	return mm->arena && (const char *)p >= mm->arena &&
+	       (const char *)p < mm->arena + mm->arena_size;
+}
+
 void mmgrab(struct mm_struct *mm)
 {
 	__atomic_fetch_add(&mm->mm_count, 1, __ATOMIC_RELAXED);
@@ -278,6 +304,7 @@ void mmdrop(struct mm_struct *mm)
 		mm->core->subscriptions_destroy(mm);
 	mmn_leave(prev);
 	mmn_kasan_destroy(mm);
+	free(mm->arena);
 	mmn_rwsem_fini(&mm->mmap_lock);
 	pthread_mutex_destroy(&mm->pseudo.m);
 	pthread_cond_destroy(&mm->pseudo.cond);

@@ -21,7 +21,8 @@ static void mmn_subscription_release_memory(struct mmn_subscription *sub)
 	for (int i = 0; i < MMN_KSYM_SLOTS; i++)
 		free(sub->ksym[i]);
 	free((void *)sub->symbol);
-	free(sub);
+	if (!mmn_mm_owns(sub->owner, sub))
+		free(sub);
 }
 
 static void mmn_subscription_release_void(void *p)
@@ -115,9 +116,7 @@ mmn_subscription_create(struct mm_struct *mm,
 		       "mmn_notifier_ctx() reads the word before the notifier");
 	if (!mm || !config || !config->ops)
 		return NULL;
-	sub = calloc(1, sizeof(*sub));
-	if (!sub)
-		abort();
+	sub = mmn_mm_alloc(mm, sizeof(*sub));
 	sub->ctx = config->ctx;
 	sub->driver_ops = *config->ops;
 	sub->symbol = strdup(config->symbol ? config->symbol : "notifier");
@@ -257,9 +256,7 @@ mmn_interval_sub_create(struct mm_struct *mm,
 		       "mmn_interval_notifier_ctx() reads the word before");
 	if (!mm || !ops)
 		return NULL;
-	isub = calloc(1, sizeof(*isub));
-	if (!isub)
-		abort();
+	isub = mmn_mm_alloc(mm, sizeof(*isub));
 	isub->ctx = ctx;
 	isub->driver_invalidate = ops->invalidate;
 	isub->ops.invalidate = mmn_interval_invalidate;
@@ -274,7 +271,8 @@ static void mmn_interval_sub_release_memory(void *p)
 	struct mmn_interval_sub *isub = p;
 
 	free((void *)isub->symbol);
-	free(isub);
+	if (!mmn_mm_owns(isub->owner, isub))
+		free(isub);
 }
 
 /* Never inserted: nothing can reach it. */
@@ -363,7 +361,8 @@ void mmn_interval_remove(struct mmn_interval_sub *isub)
 	 * invalidation that never ends; its callbacks could still run, so the
 	 * memory is kept rather than freed under a possible reader.
 	 */
-	if (after.hung == before.hung) {
+	/* an explore mm's arena outlives every reader: quarantine it too */
+	if (after.hung == before.hung || mmn_mm_owns(mm, isub)) {
 		/* as a driver does: the remove returned, so free it */
 		mmn_interval_sub_retire(isub);
 	} else {

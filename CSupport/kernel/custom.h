@@ -254,7 +254,26 @@ void mmn_wait_end(wait_queue_head_t *wq, struct mmn_wait *w);
 #define wait_event(wq_head, condition) do {				\
 	struct mmn_wait __w;						\
 	might_sleep();							\
-	MMN_XP_POINT(MMN_XP_WAIT_EVENT, #wq_head, 0);			\
+	if (MMN_XP_ON()) {						\
+		/* explore: armed before the test, as prepare_to_wait is */	\
+		bool __ok = true;					\
+		MMN_XP_POINT(MMN_XP_WAIT_EVENT, #wq_head, 0);		\
+		for (;;) {						\
+			mmn_xp_prepare_wait(&(wq_head));		\
+			if (condition)					\
+				break;					\
+			if (!mmn_xp_wait_armed(&(wq_head), #condition,	\
+					       __func__)) {		\
+				__ok = false;				\
+				break;					\
+			}						\
+		}							\
+		mmn_xp_finish_wait();					\
+		if (!__ok)						\
+			mmn_log_hung(current->mmn_mm, 0,		\
+				     "wait_event(" #condition ")", NULL);	\
+		break;							\
+	}								\
 	if (condition)							\
 		break;							\
 	mmn_wait_begin(&(wq_head), &__w);				\

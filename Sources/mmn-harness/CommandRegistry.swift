@@ -6,6 +6,7 @@ enum CommandRegistry {
     Info.self,
     Run.self,
     CompareCommand.self,
+    ExploreCommand.self,
     ScenariosCommand.self,
     VariantsCommand.self,
     BenchCommand.self,

@@ -10,6 +10,17 @@ enum OptionParsing {
     }
   }
 
+  /// A comma-separated list in which every item names something.
+  static func nonEmptyList(_ raw: String, _ option: String) throws -> [String] {
+    let items = raw.split(separator: ",", omittingEmptySubsequences: false).map {
+      $0.trimmingCharacters(in: .whitespaces)
+    }
+    guard !items.isEmpty, !items.contains(where: \.isEmpty) else {
+      throw ValidationError("\(option) '\(raw)' has an empty item; valid: NAME[,NAME...]")
+    }
+    return items
+  }
+
   static func flavors(_ raw: String?) throws -> [RCUFlavor] {
     guard let raw else { return RCUFlavor.allCases }
     if raw == "all" { return RCUFlavor.allCases }

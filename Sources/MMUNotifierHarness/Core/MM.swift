@@ -23,6 +23,9 @@ public final class MM: @unchecked Sendable {
     /// Records the kernel log keeps (at most 20000); later ones are
     /// counted in `logCounts` and dropped unformatted.
     public var logRecords: UInt32 = 20_000
+    /// The variant's explore build (scheduling points, qsbr): only for
+    /// mms whose operations run under the explorer's scheduler.
+    public var explore: Bool = false
 
     public init(
       variant: Variant = .original, flavor: RCUFlavor = .memb, vmas: Int = 0,
@@ -54,6 +57,7 @@ public final class MM: @unchecked Sendable {
     c.nr_vmas = UInt(configuration.vmas)
     c.vma_size = configuration.vmaSize
     c.log_records = configuration.logRecords
+    c.explore = configuration.explore
     raw = configuration.ownerComm.withCString { comm in
       c.comm = comm
       return mmn_mm_create(&c)!
