@@ -508,8 +508,12 @@ void mmn_xp_spin_lock(void **owner, const void *lock, const char *name,
 
 	mmn_xp_point(MMN_XP_SPIN_LOCK, name, 0, func);
 	pthread_mutex_lock(&r->m);
-	while (*owner && *owner != t)
-		if (!xp_block_locked(r, t, MMN_XP_SPIN_LOCK, lock, name, func))
+	/* a spinlock its holder takes again spins forever (AA deadlock) */
+	while (*owner)
+		if (!xp_block_locked(r, t, MMN_XP_SPIN_LOCK, lock,
+				     *owner == t ? "a spinlock it already holds" :
+						   name,
+				     func))
 			break;	/* winding down: take it over */
 	*owner = t;
 	pthread_mutex_unlock(&r->m);

@@ -10,6 +10,8 @@ MMN_DECLARE_CORES(sorted_undo);
 MMN_DECLARE_CORES(prefix_undo);
 MMN_DECLARE_CORES(itree_unwind);
 MMN_DECLARE_CORES(interval_remove_fix);
+MMN_DECLARE_CORES(test_unregister_no_sync);
+MMN_DECLARE_CORES(test_double_end);
 
 const struct mmn_variant mmn_variants[] = {
 	MMN_VARIANT("original", original, "the v5.11 core as released: no end after a failed start", "v5.11 mm/mmu_notifier.c (blob 61ee40ed804e)", "-", ""),
@@ -21,5 +23,7 @@ const struct mmn_variant mmn_variants[] = {
 	MMN_VARIANT("prefix-undo", prefix_undo, "stop at the first failure, count the started subscriptions, then end that many from the current head", "none (the naive undo rejected in <20190724152858.GB28493@ziepe.ca> and <20190807191627.GA3008@ziepe.ca>)", "002_2e4371b40a893f76.txt", "patches/0006-prefix-undo.patch"),
 	MMN_VARIANT("itree-unwind", itree_unwind, "upstream-fix, plus: when the hlist fails after the interval tree succeeded, end the tree's half", "none (this project's proposal; builds on c2655835fd8c)", "-", "patches/0007-itree-unwind.patch"),
 	MMN_VARIANT("interval-remove-fix", interval_remove_fix, "mmu_interval_notifier_remove's wait reads invalidate_seq under subscriptions->lock, so it cannot return while mn_itree_inv_end still unlinks its deferred entry", "319561669a59 (\"mm/mmu_notifier.c: fix race in mmu_interval_notifier_remove()\", mainline v5.18; <20220420043734.476348-1-apopple@nvidia.com>; Fixes: 99cb252f5e68)", "-", "patches/0008-interval-remove-fix.patch"),
+	MMN_VARIANT("test-unregister-no-sync", test_unregister_no_sync, "mmu_notifier_unregister returns without waiting for a grace period, so its caller frees a subscription readers may still stand on", "none (a test variant: it breaks one promise on purpose, to show the harness catches it)", "-", "patches/9101-test-unregister-no-sync.patch"),
+	MMN_VARIANT("test-double-end", test_double_end, "the end walk calls every invalidate_range_end twice", "none (a test variant: it breaks one promise on purpose, to show the harness catches it)", "-", "patches/9102-test-double-end.patch"),
 };
 const unsigned int mmn_variant_count = sizeof(mmn_variants) / sizeof(mmn_variants[0]);

@@ -6,18 +6,21 @@
 /// where the refusing notifier sits in the list).
 public struct ExploreConfiguration: Sendable, Hashable {
   /// A notifier's behaviour in the configuration.
-  public enum Role: String, Sendable, Hashable, CaseIterable {
+  public enum Role: Sendable, Hashable {
     /// start and end, never fails; counts its open starts (KVM- or GRU-like).
-    case startEnd = "start+end"
+    case startEnd
     /// start only; refuses its first `refusals` non-blockable starts with
     /// -EAGAIN, as c2655835fd8c requires of a notifier that can fail.
     case refusing
     /// start and end, refuses like `refusing`: a driver upstream-fix WARNs on.
-    case refusingWithEnd = "refusing+end"
+    case refusingWithEnd
     /// KVM at v5.15 (drivers/KVM.swift): the memslot update waits for it.
     case kvm
     /// SGI GRU (drivers/GRU.swift): its fault sleeps until every end.
     case gru
+    /// A driver registered with `ExploreDrivers.register` under this name:
+    /// how a driver author explores their own driver.
+    case driver(String)
 
     /// The letter the trace and the instance names use.
     var letter: String {
@@ -27,6 +30,18 @@ public struct ExploreConfiguration: Sendable, Hashable {
       case .refusingWithEnd: "R"
       case .kvm: "K"
       case .gru: "G"
+      case .driver: "D"
+      }
+    }
+
+    public var name: String {
+      switch self {
+      case .startEnd: "start+end"
+      case .refusing: "refusing"
+      case .refusingWithEnd: "refusing+end"
+      case .kvm: "kvm"
+      case .gru: "gru"
+      case .driver(let n): n
       }
     }
   }
@@ -64,6 +79,9 @@ public struct ExploreConfiguration: Sendable, Hashable {
     case gruFault
     /// exit_mmap: `mmu_notifier_release`, then the OOM victim's last reap.
     case exitMmap
+    /// A calibration thread: `n` scheduling points and nothing else, for
+    /// checking the explorer's own counts against a count by hand.
+    case steps(Int)
 
     var threadName: String {
       switch self {
@@ -78,6 +96,7 @@ public struct ExploreConfiguration: Sendable, Hashable {
       case .memslotUpdate: "memslot_update"
       case .gruFault: "gru_fault"
       case .exitMmap: "exit_mmap"
+      case .steps: "steps"
       }
     }
 

@@ -128,6 +128,8 @@ enum ExploreExecution {
           symbol: "refusing_\(name)", refusals: configuration.refusals, withEnd: true)
       case .kvm: KVM(mm: mm, version: .v5_15, name: name)
       case .gru: GRU(mm: mm, name: name)
+      case .driver(let id):
+        ExploreDrivers.make(id, mm: mm, name: name) ?? CountingNotifier(symbol: "missing_\(id)")
       }
     }
 
@@ -196,6 +198,8 @@ enum ExploreExecution {
       case .gruFault:
         _ = (drivers.first { $0 is GRU } as? GRU)?.fault()
       case .exitMmap: mm.exitMmap()
+      case .steps(let n):
+        for i in 0..<n { mmn_xp_driver_point("step", i) }
       }
     }
 
@@ -351,6 +355,8 @@ enum ExploreExecution {
           }
         case let c as CountingNotifier:
           if c.activeCount != 0 { problems.append("\(names[i]): \(c.activeCount) open start(s)") }
+        case let s as any ExploreStatefulDriver:
+          if let state = s.stateAtRest() { problems.append("\(names[i]): \(state)") }
         default: break
         }
       }
@@ -358,6 +364,30 @@ enum ExploreExecution {
       if active != 0 { problems.append("subscriptions->active_invalidate_ranges = \(active)") }
       return problems.isEmpty ? nil : problems.joined(separator: "; ")
     }
+  }
+}
+
+/// A driver that can say, after an execution, whether it is back at rest
+/// (its counts zero, nobody waiting): nil when it is, else what is wrong.
+public protocol ExploreStatefulDriver: Notifier {
+  func stateAtRest() -> String?
+}
+
+/// Drivers that configurations name with `.driver(name)`: registered once
+/// per process, made fresh for every execution.
+public enum ExploreDrivers {
+  public typealias Factory = @Sendable (_ mm: MM, _ name: String) -> any Notifier
+  static let table = Mutex<[String: Factory]>([:])
+
+  /// Registers (or replaces) the driver `id`.
+  public static func register(_ id: String, _ make: @escaping Factory) {
+    table.withLock { $0[id] = make }
+  }
+
+  public static var names: [String] { table.withLock { $0.keys.sorted() } }
+
+  static func make(_ id: String, mm: MM, name: String) -> (any Notifier)? {
+    table.withLock { $0[id] }?(mm, name)
   }
 }
 
