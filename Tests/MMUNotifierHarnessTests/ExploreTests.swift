@@ -37,7 +37,8 @@ struct ExploreTests {
     #expect(v.trace.contains { $0.contains("hlist_del_init_rcu") })
     #expect(v.trace.contains { $0.contains("returned -11") })
     let token = try #require(ExploreToken(parsing: v.replay))
-    let replayed = Explorer.replay(token, configuration: config, variant: Self.variant("prefix-undo"))
+    let replayed = Explorer.replay(
+      token, configuration: config, variant: Self.variant("prefix-undo"))
     #expect(replayed.violation?.invariant == .endWithoutStart)
     #expect(replayed.trace == v.trace)
   }
@@ -50,7 +51,9 @@ struct ExploreTests {
 
   @Test(arguments: ["upstream-fix", "sorted-undo"])
   func fixesAreCleanWithinBoundTwoOnTheHlistConfigurations(variant: String) throws {
-    for name in ["reap-vs-unregister", "reap-vs-put", "reap-vs-munmap", "memslot-vs-reap", "gru-fault-vs-reap"] {
+    for name in [
+      "reap-vs-unregister", "reap-vs-put", "reap-vs-munmap", "memslot-vs-reap", "gru-fault-vs-reap",
+    ] {
       let result = Self.exhaustive(try ExploreCatalog.named(name), variant)
       #expect(result.violation == nil, "\(variant) on \(name): \(result.violation?.detail ?? "")")
       #expect(result.exhaustive)
@@ -201,7 +204,9 @@ struct ExploreTests {
   @Test func theCommandFindsReplaysAndSaysSoInJSON() throws {
     let scratch = try Scratch()
     let found = try HarnessCLI.run(
-      ["explore", "--variant", "prefix-undo", "--config", "reap-vs-unregister", "--format", "json"],
+      [
+        "explore", "--variant", "prefix-undo", "--config", "reap-vs-unregister", "--format", "json",
+      ],
       in: scratch.url)
     #expect(found.status == 1)
     let root = try #require(

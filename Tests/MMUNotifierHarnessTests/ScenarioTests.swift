@@ -305,7 +305,11 @@ struct ScenarioTests {
   @Test(arguments: RCUFlavor.allCases)
   func everyRunReturnsWithinItsDeadlines(flavor: RCUFlavor) {
     let ctx = ScenarioContext(flavor: flavor, seed: 3, hungTimeoutMilliseconds: 100)
-    for scenario in ScenarioCatalog.all where scenario.targets == nil {
+    // interval-remove-race is a search (ExploreTests time nothing either):
+    // its length is its schedule count, and it shares the process's one
+    // controlled scheduler with the explore suite running beside it.
+    for scenario in ScenarioCatalog.all
+    where scenario.targets == nil && !(scenario is IntervalRemoveRace) {
       for variant in Variant.all {
         let start = monotonicMS()
         let r = run(scenario, variant.id, ctx)

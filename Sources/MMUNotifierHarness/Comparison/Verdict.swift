@@ -2,6 +2,8 @@
 /// so a variant that misbehaves changes its verdict.
 ///
 /// The first rule that holds wins (the worst outcome first):
+/// 0. `use after free`: a freed subscription or interval was reached
+///    (KASAN-style report; the number counts the reports and repeats).
 /// 1. `hung`: a wait that can hang in the kernel passed its deadline.
 ///    `deadlock`: the forced interleaving deadlocked (with the pseudo-lock
 ///    made a real lock) — the number is the lock cycles lockdep predicted.
@@ -21,6 +23,7 @@
 /// 10. `paired`: every successful start got exactly one end (or a release).
 public struct Verdict: Sendable, Equatable, CustomStringConvertible {
   public enum Kind: String, Sendable, CaseIterable {
+    case useAfterFree = "use after free"
     case hung
     case deadlock
     case bug = "BUG"
@@ -44,6 +47,7 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
     /// What the number printed beside it counts.
     public var numberMeaning: String {
       switch self {
+      case .useAfterFree: "KASAN use-after-free reports"
       case .hung: "waits that expired (hung-task records)"
       case .deadlock: "lock cycles lockdep predicted for the deadlock"
       case .bug: "BUG_ONs hit"
@@ -65,7 +69,9 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
 
   public init(_ m: ScenarioMetrics) {
     let oomGaveUp = m["oom_reaped"] == 0
-    if m.hung {
+    if m.useAfterFree > 0 {
+      (kind, number) = (.useAfterFree, String(m.useAfterFree))
+    } else if m.hung {
       (kind, number) = (.hung, String(max(m.hungWaits, 1)))
     } else if m["deadlocked"] == 1 {
       (kind, number) = (.deadlock, String(m.lockCycles))

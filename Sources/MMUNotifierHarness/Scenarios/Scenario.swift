@@ -152,6 +152,8 @@ public struct Metric: Sendable, Equatable {
 /// lock validator, whether a bounded wait expired, then the scenario's own
 /// metrics in the order it reports them.
 public struct ScenarioMetrics: Sendable, Equatable {
+  /// KASAN-style reports: a freed subscription or interval was reached.
+  public var useAfterFree: UInt64 = 0
   public var missingEnds: UInt64 = 0
   public var endsWithoutStart: UInt64 = 0
   public var duplicateEnds: UInt64 = 0
@@ -178,6 +180,7 @@ public struct ScenarioMetrics: Sendable, Equatable {
   public init(mm: MM, driverHung: Bool = false, extra: [Metric] = []) {
     let ledger = mm.ledgerTotals
     let log = mm.logCounts
+    useAfterFree = log.useAfterFree + ledger.poisonSeen
     missingEnds = ledger.missingEnds
     endsWithoutStart = ledger.endsWithoutStart
     duplicateEnds = ledger.duplicateEnds
@@ -195,6 +198,7 @@ public struct ScenarioMetrics: Sendable, Equatable {
   /// Every metric under its JSON name, in the order outputs print them.
   public var all: [Metric] {
     [
+      .int("use_after_free", useAfterFree),
       .int("missing_ends", missingEnds), .int("ends_without_start", endsWithoutStart),
       .int("duplicate_ends", duplicateEnds), .int("warnings", warnings), .int("bugs", bugs),
       .bool("hung", hung), .int("hung_waits", hungWaits), .int("lock_cycles", lockCycles),

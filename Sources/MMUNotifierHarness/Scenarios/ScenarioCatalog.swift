@@ -13,6 +13,7 @@ public enum ScenarioCatalog {
     ITreeThenHlistFailure(),
     BlockableStartFailure(),
     KVMMemslotLockScenario(),
+    IntervalRemoveRace(),
   ]
 
   /// Looks a scenario up by id, or throws an error that lists the valid ones.
