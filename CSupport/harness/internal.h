@@ -22,6 +22,8 @@ struct mmn_core {
 	void (*notifier_unregister)(struct mmu_notifier *sub,
 				    struct mm_struct *mm);
 	void (*notifier_put)(struct mmu_notifier *sub);
+	struct mmu_notifier *(*notifier_get)(const struct mmu_notifier_ops *ops,
+					     struct mm_struct *mm);
 	void (*notifier_synchronize)(void);
 	void (*notifier_barrier)(void);
 	void (*notifier_release)(struct mm_struct *mm);
@@ -167,6 +169,11 @@ static inline void mmap_write_unlock(struct mm_struct *mm)
 	mmn_rwsem_up_write(&mm->mmap_lock, __func__);
 }
 
+static inline void mmap_write_downgrade(struct mm_struct *mm)
+{
+	mmn_rwsem_downgrade_write(&mm->mmap_lock, __func__);
+}
+
 /* mm_take_all_locks: the write side of mmap_lock already excludes every
  * invalidation the harness runs, so there is nothing more to take. */
 static inline int mm_take_all_locks(struct mm_struct *mm)
@@ -177,6 +184,22 @@ static inline int mm_take_all_locks(struct mm_struct *mm)
 static inline void mm_drop_all_locks(struct mm_struct *mm)
 {
 	(void)mm;
+}
+
+/* include/linux/atomic.h and err.h, as the port uses them */
+#define atomic_read(v) __atomic_load_n((v), __ATOMIC_RELAXED)
+#define MAX_ERRNO 4095
+static inline void *ERR_PTR(long error)
+{
+	return (void *)error;
+}
+static inline long PTR_ERR(const void *ptr)
+{
+	return (long)ptr;
+}
+static inline bool IS_ERR(const void *ptr)
+{
+	return (unsigned long)ptr >= (unsigned long)-MAX_ERRNO;
 }
 
 static inline void set_bit(int nr, unsigned long *addr)

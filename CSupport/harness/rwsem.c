@@ -167,3 +167,22 @@ void mmn_rwsem_up_write(struct rw_semaphore *sem, const char *site)
 	pthread_mutex_unlock(&sem->lock);
 	mmn_lock_release(&sem->dep_map, site);
 }
+
+/*
+ * kernel/locking/rwsem.c downgrade_write (v5.11): the write hold turns into
+ * a read hold in one step, so no writer can get in between, and readers
+ * queued behind it are woken to share the lock. A reader's trylock, which
+ * fails while any writer holds the lock, can then succeed (mm/mmap.c
+ * __do_munmap downgrades before unmap_region). Lockdep sees the write
+ * acquisition become a read one, as lock_downgrade() records.
+ */
+void mmn_rwsem_downgrade_write(struct rw_semaphore *sem, const char *site)
+{
+	pthread_mutex_lock(&sem->lock);
+	sem->writer_pid = 0;
+	mmn_rwsem_add_reader(sem, task_pid_nr(current));
+	pthread_cond_broadcast(&sem->cond);
+	pthread_mutex_unlock(&sem->lock);
+	mmn_lock_release(&sem->dep_map, site);
+	mmn_lock_acquire(&sem->dep_map, MMN_LOCKDEP_READ, 1, site);
+}

@@ -69,6 +69,8 @@ struct mmu_notifier_ops {
 	void (*invalidate_range)(struct mmu_notifier *subscription,
 				 struct mm_struct *mm, unsigned long start,
 				 unsigned long end);
+	/* v5.11: mmu_notifier_get's constructor, paired with free_notifier */
+	struct mmu_notifier *(*alloc_notifier)(struct mm_struct *mm);
 	void (*free_notifier)(struct mmu_notifier *subscription);
 };
 
@@ -273,6 +275,20 @@ int mmn_register(struct mmn_subscription *sub);
 void mmn_unregister(struct mmn_subscription *sub);
 /* mmu_notifier_put: the free happens after a grace period (call_srcu). */
 void mmn_put(struct mmn_subscription *sub);
+/*
+ * mmu_notifier_get (v5.11): the mm's subscription with this driver's ops
+ * (same callbacks, same ledger setting) gains a user, or config's becomes
+ * a new one and is registered. Each get is paired with an mmn_put. On
+ * error returns NULL with *err set (config's ctx is then released).
+ * When an existing one is returned, config's ctx is released and the
+ * driver to use is mmn_subscription_context() of the result.
+ */
+struct mmn_subscription *mmn_get(struct mm_struct *mm,
+				 const struct mmn_subscription_config *config,
+				 int *err);
+void *mmn_subscription_context(const struct mmn_subscription *sub);
+/* subscription->users: gets not yet put. */
+unsigned mmn_subscription_users(const struct mmn_subscription *sub);
 /* mmu_notifier_synchronize and srcu_barrier: wait for every deferred free. */
 void mmn_notifier_synchronize(struct mm_struct *mm);
 void mmn_notifier_barrier(struct mm_struct *mm);
@@ -410,6 +426,8 @@ void mmn_lockdep_map_acquire(struct mmn_lockdep_map *map, int read,
 void mmn_lockdep_map_release(struct mmn_lockdep_map *map, const char *site);
 /* Distinct cycles the validator reported in this mm. */
 unsigned mmn_mm_lock_cycles(struct mm_struct *mm);
+/* Distinct dependencies (A held while B taken) the validator recorded. */
+unsigned mmn_mm_lock_edges(struct mm_struct *mm);
 
 /* A wait queue with bounded waits (wait_event, rcuwait). */
 struct mmn_waitqueue;
@@ -506,6 +524,12 @@ int mmn_hlist_rule(unsigned variant, int flavor);
  * counted in poison_seen). Only for subscriptions registered with the ledger.
  */
 void mmn_debug_poison(struct mmn_subscription *sub);
+/*
+ * Move mm_count by delta without the free an mmdrop to 0 does: the
+ * positive control for mmu_notifier_unregister's BUG_ON(mm_count <= 0).
+ * The caller must restore it before the mm is dropped.
+ */
+void mmn_debug_mm_count_add(struct mm_struct *mm, int delta);
 
 /* ------------------------------------------------------------------ */
 /* Self tests of C components (return 0 on success) */

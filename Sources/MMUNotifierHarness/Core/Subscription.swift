@@ -11,6 +11,8 @@ public final class Subscription: @unchecked Sendable {
   public let notifier: any Notifier
   let raw: OpaquePointer
   private var state: State = .created
+  /// Made by `mmu_notifier_get`: let go with `put()`, never `unregister()`.
+  public private(set) var fromGet = false
 
   enum State { case created, registered, gone }
 
@@ -33,6 +35,36 @@ public final class Subscription: @unchecked Sendable {
     }
     return Subscription(mm: mm, notifier: notifier, raw: raw)
   }
+
+  /// `mmu_notifier_get`: the mm's subscription with `notifier`'s callbacks
+  /// (and ledger setting) gains a user, or `notifier` becomes a new one.
+  /// The handle's `notifier` is the driver actually subscribed.
+  static func get(_ mm: MM, _ notifier: any Notifier, ledger: Bool) throws(KernelError)
+    -> Subscription
+  {
+    var ops = NotifierTrampolines.ops(for: notifier)
+    let ctx = Unmanaged.passRetained(NotifierBox(notifier)).toOpaque()
+    var err: Int32 = 0
+    let raw: OpaquePointer? = withUnsafePointer(to: &ops) { ops in
+      notifier.symbol.withCString { symbol in
+        var config = mmn_subscription_config(
+          ops: ops, ctx: ctx, symbol: symbol, ledger: ledger,
+          release_ctx: NotifierTrampolines.releaseContext)
+        return mmn_get(mm.raw, &config, &err)
+      }
+    }
+    guard let raw else { throw KernelError(errno: err, operation: "mmu_notifier_get") }
+    // the subscribed driver: ours, or the one an earlier get registered
+    let driver = Unmanaged<NotifierBox>.fromOpaque(mmn_subscription_context(raw)!)
+      .takeUnretainedValue().notifier
+    let sub = Subscription(mm: mm, notifier: driver, raw: raw)
+    sub.state = .registered
+    sub.fromGet = true
+    return sub
+  }
+
+  /// `subscription->users`: gets not yet put.
+  public var users: Int { state == .registered ? Int(mmn_subscription_users(raw)) : 0 }
 
   private init(mm: MM, notifier: any Notifier, raw: OpaquePointer) {
     self.mm = mm
@@ -76,6 +108,11 @@ public final class Subscription: @unchecked Sendable {
     guard state == .registered else { return }
     state = .gone
     mmn_unregister(raw)
+  }
+
+  /// How the driver lets go: `put()` after a get, else `unregister()`.
+  public func drop() {
+    if fromGet { put() } else { unregister() }
   }
 
   /// `mmu_notifier_put`: unlink now, free after a grace period.
