@@ -78,6 +78,8 @@ void mmn_log_destroy(struct mmn_log *log);
 void mmn_log_hung(struct mm_struct *mm, unsigned timeout_ms, const char *what,
 		  const char *holders);
 void mmn_log_lockdep_report(void *arg, const char *text);
+void mmn_log_srcu_inside_reader(struct mm_struct *mm, const char *what,
+				int depth);
 unsigned long long mmn_now_ns(void);
 
 /* Bounded waits (mm.c): the mm's deadline, absolute on CLOCK_MONOTONIC. */

@@ -100,6 +100,8 @@ bool mmn_rwsem_down_read(struct rw_semaphore *sem, const char *site)
 	int me = task_pid_nr(current);
 	bool ok;
 
+	/* kernel/locking/rwsem.c down_read: a sleeping lock */
+	might_sleep();
 	/* lockdep checks the dependency before the task can block */
 	mmn_lock_acquire(&sem->dep_map, MMN_LOCKDEP_READ, 0, site);
 	pthread_mutex_lock(&sem->lock);
@@ -142,6 +144,7 @@ bool mmn_rwsem_down_write(struct rw_semaphore *sem, const char *site)
 {
 	bool ok;
 
+	might_sleep();	/* down_write, likewise */
 	mmn_lock_acquire(&sem->dep_map, MMN_LOCKDEP_WRITE, 0, site);
 	pthread_mutex_lock(&sem->lock);
 	sem->waiting_writers++;

@@ -166,6 +166,13 @@ enum mmn_log_kind {
 	MMN_LOG_HUNG = 3,	/* a bounded wait expired */
 	MMN_LOG_LOCKDEP = 4,	/* lock validator report */
 	MMN_LOG_ERR = 5,	/* pr_err */
+	/* 6 is MMN_LOG_KASAN */
+	/*
+	 * might_sleep's "BUG: sleeping function called from invalid context":
+	 * a non-fatal splat (___might_sleep prints it and carries on), not a
+	 * BUG_ON.
+	 */
+	MMN_LOG_MIGHT_SLEEP = 7,
 };
 
 struct mmn_log_record {
@@ -176,6 +183,8 @@ struct mmn_log_record {
 	unsigned long long time_ns;	/* since the mm was created */
 	const char *comm;
 	const char *text;		/* valid while the mm lives */
+	/* logged after a bounded wait expired: the run is tainted */
+	bool tainted;
 };
 
 struct mmn_log_counts {
@@ -186,12 +195,21 @@ struct mmn_log_counts {
 	unsigned long long lockdep;
 	unsigned long long errors;
 	unsigned long long dropped;	/* records not kept (counted only) */
+	unsigned long long might_sleep;	/* MMN_LOG_MIGHT_SLEEP splats */
+	/* records of any kind logged after the run was tainted */
+	unsigned long long after_taint;
 };
 
 unsigned long long mmn_log_count(const struct mm_struct *mm);
 bool mmn_log_get(const struct mm_struct *mm, unsigned long long index,
 		 struct mmn_log_record *out);
 void mmn_log_get_counts(const struct mm_struct *mm, struct mmn_log_counts *out);
+/*
+ * Tainted: a bounded wait expired (a hung-task record), so what the run
+ * did afterwards happened in a state the kernel, still waiting, never
+ * reaches; like the kernel's taint flags, it stays set.
+ */
+bool mmn_log_tainted(const struct mm_struct *mm);
 /* Drivers written in Swift report through the same log. */
 void mmn_pr_info(struct mm_struct *mm, const char *text);
 void mmn_warn(struct mm_struct *mm, const char *file, int line,

@@ -9,6 +9,9 @@ public struct KernelLogRecord: Sendable, Equatable {
     case hung = 3
     case lockdep = 4
     case error = 5
+    /// might_sleep's "BUG: sleeping function called from invalid context":
+    /// a non-fatal splat, not a `BUG_ON`.
+    case mightSleep = 7
   }
 
   public let kind: Kind
@@ -19,6 +22,8 @@ public struct KernelLogRecord: Sendable, Equatable {
   /// Nanoseconds since the mm was created.
   public let time: UInt64
   public let text: String
+  /// Logged after a bounded wait expired: the run was already tainted.
+  public var tainted: Bool = false
 
   /// The record as dmesg prints it: every line stamped, WARNs cut out.
   public var kernelForm: String {
@@ -55,4 +60,8 @@ public struct KernelLogCounts: Sendable, Equatable, Codable {
   public var lockdep: UInt64 = 0
   public var errors: UInt64 = 0
   public var dropped: UInt64 = 0
+  /// might_sleep splats ("sleeping function called from invalid context").
+  public var mightSleep: UInt64 = 0
+  /// Records logged after the run was tainted (a bounded wait expired).
+  public var afterTaint: UInt64 = 0
 }

@@ -193,8 +193,12 @@ public final class MM: @unchecked Sendable {
     mmn_log_get_counts(raw, &c)
     return KernelLogCounts(
       info: c.info, warnings: c.warnings, bugs: c.bugs, hung: c.hung, lockdep: c.lockdep,
-      errors: c.errors, dropped: c.dropped)
+      errors: c.errors, dropped: c.dropped, mightSleep: c.might_sleep, afterTaint: c.after_taint)
   }
+
+  /// A bounded wait expired: later metrics describe a state the kernel,
+  /// still waiting, never reaches.
+  public var tainted: Bool { mmn_log_tainted(raw) }
 
   /// Every record kept so far, oldest first.
   public var log: [KernelLogRecord] {
@@ -207,7 +211,7 @@ public final class MM: @unchecked Sendable {
         KernelLogRecord(
           kind: KernelLogRecord.Kind(rawValue: r.kind) ?? .error, pid: r.pid, cpu: r.cpu,
           comm: String(cString: r.comm), sequence: r.seq, time: r.time_ns,
-          text: String(cString: r.text)))
+          text: String(cString: r.text), tainted: r.tainted))
     }
     return out
   }
