@@ -73,8 +73,12 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
   public let kind: Kind
   /// The number behind the verdict, as printed ("3", or "0/4" for not reaped).
   public let number: String
+  /// The run pairs versions no released kernel pairs (metric
+  /// `counterfactual`): its cell says so.
+  public let counterfactual: Bool
 
   public init(_ m: ScenarioMetrics) {
+    counterfactual = m["counterfactual"] == 1
     let oomGaveUp = m["oom_reaped"] == 0
     if m.hung {
       (kind, number) = (.hung, String(max(m.hungWaits, 1)))
@@ -106,6 +110,8 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
   }
 
   /// The matrix cell: short verdict and its number.
-  public var cell: String { "\(kind.short) \(number)" }
+  public var cell: String {
+    "\(kind.short) \(number)" + (counterfactual ? " (counterfactual)" : "")
+  }
   public var description: String { "\(kind.rawValue) \(number)" }
 }
