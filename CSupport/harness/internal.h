@@ -250,6 +250,8 @@ struct mmn_interval_sub {
 	struct mm_struct *owner;
 	bool inserted;
 	struct mmn_interval_sub *kept_next;	/* on mmn_kept_intervals */
+	/* the pairing ledger's account of it (ledger.c); outlives it */
+	struct mmn_interval_account *account;
 };
 
 static inline struct mmn_subscription *
@@ -266,6 +268,17 @@ void mmn_ledger_removed(struct mmn_subscription *sub);
 void mmn_ledger_detach(struct mmn_subscription *sub);
 void mmn_ledger_poison_seen(struct mmn_subscription *sub);
 void mmn_ledger_retire(struct mmu_notifier_range *range);
+/* Interval subscriptions: interpose the ledger on ops.invalidate. */
+bool mmn_ledger_interval_attach(struct mmn_interval_sub *isub);
+/*
+ * The tree's half of a range, for the ledger: begun in
+ * mn_itree_inv_start_range, ended in mn_itree_inv_end (which the range's
+ * end names first with _ending), forgotten when the range retires.
+ */
+void mmn_ledger_itree_begin(const struct mmu_notifier_range *range);
+void mmn_ledger_itree_ending(const struct mmu_notifier_range *range);
+void mmn_ledger_itree_end(void);
+void mmn_ledger_itree_retire(const struct mmu_notifier_range *range);
 
 /* Range ids: per-thread counters, so taking one writes nothing shared. */
 void mmn_assign_thread_index(void);

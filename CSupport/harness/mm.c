@@ -385,6 +385,8 @@ void mmn_mmap_read_unlock(struct mm_struct *mm)
 
 void mmn_range_retire(struct mmu_notifier_range *range)
 {
+	/* a tree half never ended must not be taken for a later range's */
+	mmn_ledger_itree_retire(range);
 	if (range->mmn_ledger)
 		mmn_ledger_retire(range);
 }

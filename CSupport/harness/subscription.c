@@ -299,6 +299,8 @@ mmn_interval_sub_create(struct mm_struct *mm,
 	isub->symbol = strdup(symbol ? symbol : "interval_notifier");
 	isub->release_ctx = release_ctx;
 	isub->owner = mm;
+	/* the pairing ledger counts every interval's invalidations */
+	mmn_ledger_interval_attach(isub);
 	return isub;
 }
 

@@ -393,6 +393,14 @@ struct mmn_ledger_counts {
 
 /* Totals over every subscription the mm ever had (settled ranges only). */
 void mmn_ledger_totals(struct mm_struct *mm, struct mmn_ledger_counts *out);
+/*
+ * One interval subscription's counts, kept (and in the totals) after it is
+ * removed: starts = ->invalidate calls, starts_failed = invalidates that
+ * refused, ends = mn_itree_inv_end of the tree's half of those ranges,
+ * missing_ends = ranges retired with that half never ended.
+ */
+void mmn_ledger_interval(struct mmn_interval_sub *isub,
+			 struct mmn_ledger_counts *out);
 /* One subscription's counts (while it is alive). */
 void mmn_ledger_subscription(struct mmn_subscription *sub,
 			     struct mmn_ledger_counts *out);

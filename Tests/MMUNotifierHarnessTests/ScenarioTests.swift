@@ -273,6 +273,9 @@ struct ScenarioTests {
     #expect(metric(r, "invalidate_seq_odd") == 1)
     #expect(metric(r, "read_begin_completed") == 0)
     #expect(r.metrics.hung)
+    // the leak is the ledger's too: the tree's half of each range that
+    // invalidated the interval was never ended
+    #expect(r.metrics.missingEnds > 0)
   }
 
   @Test(
@@ -284,6 +287,8 @@ struct ScenarioTests {
     #expect(metric(r, "invalidate_seq_odd") == 0)
     #expect(metric(r, "read_begin_completed") == 1)
     #expect(!r.metrics.hung)
+    #expect(r.metrics.missingEnds == 0 && r.metrics.duplicateEnds == 0)
+    #expect(r.metrics.ends > 0, "the interval's tree halves were ended")
   }
 
   // MARK: blockable-start-failure (found in the code)

@@ -149,6 +149,18 @@ public final class IntervalSubscription: @unchecked Sendable {
 
   public var ref: IntervalRef { IntervalRef(raw: mmn_interval_sub_notifier(raw)) }
 
+  /// This interval's pairing ledger: `starts` are its `->invalidate` calls
+  /// (`startsFailed` those that refused), `ends` the `mn_itree_inv_end`s
+  /// that closed the tree's half of those ranges, `missingEnds` the ranges
+  /// that were over with that half still open. Zero once removed (its
+  /// counts then live in the mm's totals).
+  public var ledger: LedgerCounts {
+    guard !removed else { return LedgerCounts() }
+    var c = mmn_ledger_counts()
+    mmn_ledger_interval(raw, &c)
+    return LedgerCounts(c)
+  }
+
   /// `mmu_interval_read_begin`: sleeps (bounded) while an invalidation of
   /// this interval is in progress.
   public func readBegin() -> UInt { mmn_interval_read_begin(mmn_interval_sub_notifier(raw)) }

@@ -54,6 +54,8 @@ mn_itree_inv_start_range(struct mmu_notifier_subscriptions *subscriptions,
 	struct interval_tree_node *node;
 	struct mmu_interval_notifier *res = NULL;
 
+	/* harness: the ledger opens the tree's half of this range */
+	mmn_ledger_itree_begin(range);
 	spin_lock(&subscriptions->lock);
 	subscriptions->active_invalidate_ranges++;
 	node = interval_tree_iter_first(&subscriptions->itree, range->start,
@@ -91,6 +93,8 @@ static void mn_itree_inv_end(struct mmu_notifier_subscriptions *subscriptions)
 	struct mmu_interval_notifier *interval_sub;
 	struct hlist_node *next;
 
+	/* harness: the ledger closes the tree's half of the range ending */
+	mmn_ledger_itree_end();
 	spin_lock(&subscriptions->lock);
 	if (--subscriptions->active_invalidate_ranges ||
 	    !mn_itree_is_invalidating(subscriptions)) {
@@ -161,6 +165,8 @@ static void mn_itree_release(struct mmu_notifier_subscriptions *subscriptions,
 		.mm = mm,
 		.start = 0,
 		.end = ULONG_MAX,
+		/* harness: its own invalidation for the pairing ledger */
+		.mmn_id = mmn_next_range_id(),
 	};
 	struct mmu_interval_notifier *interval_sub;
 	unsigned long cur_seq;
@@ -176,6 +182,8 @@ static void mn_itree_release(struct mmu_notifier_subscriptions *subscriptions,
 	}
 
 	mn_itree_inv_end(subscriptions);
+	/* harness: this invalidation is over */
+	mmn_range_retire(&range);
 }
 
 /*
@@ -392,6 +400,8 @@ static void __mmu_notifier_invalidate_range_end(struct mmu_notifier_range *range
 		range->mm->notifier_subscriptions;
 
 	lock_map_acquire(&__mmu_notifier_invalidate_range_start_map);
+	/* harness: the tree end below is this range's */
+	mmn_ledger_itree_ending(range);
 	if (subscriptions->has_itree)
 		mn_itree_inv_end(subscriptions);
 
