@@ -389,10 +389,11 @@ static void __mmu_notifier_invalidate_range_end(struct mmu_notifier_range *range
 		range->mm->notifier_subscriptions;
 
 	lock_map_acquire(&__mmu_notifier_invalidate_range_start_map);
-	/* harness: the tree end below is this range's */
-	mmn_ledger_itree_ending(range);
-	if (subscriptions->has_itree)
+	if (subscriptions->has_itree) {
+		/* harness: the tree end below is this range's */
+		mmn_ledger_itree_ending(range);
 		mn_itree_inv_end(subscriptions);
+	}
 
 	if (!hlist_empty(&subscriptions->list))
 		mn_hlist_invalidate_end(subscriptions, range, only_end);
