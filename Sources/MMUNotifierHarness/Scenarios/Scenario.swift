@@ -212,20 +212,20 @@ public struct ScenarioMetrics: Sendable, Equatable {
   }
 
   /// Every metric under its JSON name, in the order outputs print them.
-  /// In a tainted run every metric after `tainted` is labelled tainted.
+  /// In a tainted run every metric but the hang's own is labelled tainted.
   public var all: [Metric] {
-    let head: [Metric] = [
-      .bool("hung", hung), .int("hung_waits", hungWaits), .bool("tainted", tainted),
-    ]
-    let rest: [Metric] =
+    let metrics: [Metric] =
       [
         .int("missing_ends", missingEnds), .int("ends_without_start", endsWithoutStart),
         .int("duplicate_ends", duplicateEnds), .int("warnings", warnings), .int("bugs", bugs),
         .int("might_sleep", mightSleep), .int("lockdep_splats", lockdepSplats),
+        .bool("hung", hung), .int("hung_waits", hungWaits), .bool("tainted", tainted),
         .int("lock_cycles", lockCycles), .int("starts", starts),
         .int("starts_failed", startsFailed), .int("ends", ends),
       ] + extra
-    return head + rest.map { tainted ? $0.labelledTainted : $0 }
+    guard tainted else { return metrics }
+    let untainted: Set = ["hung", "hung_waits", "tainted"]
+    return metrics.map { untainted.contains($0.name) ? $0 : $0.labelledTainted }
   }
 
   /// The names of the metrics measured in a tainted state (empty if not).
