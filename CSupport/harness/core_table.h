@@ -237,6 +237,7 @@ const struct mmn_core MMN_CORE_NAME = {
 	.notifier_register = mmu_notifier_register,
 	.notifier_unregister = mmu_notifier_unregister,
 	.notifier_put = mmu_notifier_put,
+	.notifier_get = mmu_notifier_get,
 	.notifier_synchronize = mmu_notifier_synchronize,
 	.notifier_barrier = mmn_ct_barrier,
 	.notifier_release = mmu_notifier_release,

@@ -22,6 +22,8 @@ struct mmn_core {
 	void (*notifier_unregister)(struct mmu_notifier *sub,
 				    struct mm_struct *mm);
 	void (*notifier_put)(struct mmu_notifier *sub);
+	struct mmu_notifier *(*notifier_get)(const struct mmu_notifier_ops *ops,
+					     struct mm_struct *mm);
 	void (*notifier_synchronize)(void);
 	void (*notifier_barrier)(void);
 	void (*notifier_release)(struct mm_struct *mm);
@@ -76,6 +78,8 @@ void mmn_log_destroy(struct mmn_log *log);
 void mmn_log_hung(struct mm_struct *mm, unsigned timeout_ms, const char *what,
 		  const char *holders);
 void mmn_log_lockdep_report(void *arg, const char *text);
+void mmn_log_srcu_inside_reader(struct mm_struct *mm, const char *what,
+				int depth);
 unsigned long long mmn_now_ns(void);
 void mmn_log_count_only(struct mm_struct *mm, int kind);
 
@@ -189,6 +193,11 @@ static inline void mmap_write_unlock(struct mm_struct *mm)
 	mmn_rwsem_up_write(&mm->mmap_lock, __func__);
 }
 
+static inline void mmap_write_downgrade(struct mm_struct *mm)
+{
+	mmn_rwsem_downgrade_write(&mm->mmap_lock, __func__);
+}
+
 /* mm_take_all_locks: the write side of mmap_lock already excludes every
  * invalidation the harness runs, so there is nothing more to take. */
 static inline int mm_take_all_locks(struct mm_struct *mm)
@@ -199,6 +208,22 @@ static inline int mm_take_all_locks(struct mm_struct *mm)
 static inline void mm_drop_all_locks(struct mm_struct *mm)
 {
 	(void)mm;
+}
+
+/* include/linux/atomic.h and err.h, as the port uses them */
+#define atomic_read(v) __atomic_load_n((v), __ATOMIC_RELAXED)
+#define MAX_ERRNO 4095
+static inline void *ERR_PTR(long error)
+{
+	return (void *)error;
+}
+static inline long PTR_ERR(const void *ptr)
+{
+	return (long)ptr;
+}
+static inline bool IS_ERR(const void *ptr)
+{
+	return (unsigned long)ptr >= (unsigned long)-MAX_ERRNO;
 }
 
 static inline void set_bit(int nr, unsigned long *addr)
@@ -251,6 +276,8 @@ struct mmn_interval_sub {
 	struct mm_struct *owner;
 	bool inserted;
 	struct mmn_interval_sub *kept_next;	/* on mmn_kept_intervals */
+	/* the pairing ledger's account of it (ledger.c); outlives it */
+	struct mmn_interval_account *account;
 };
 
 static inline struct mmn_subscription *
@@ -267,6 +294,17 @@ void mmn_ledger_removed(struct mmn_subscription *sub);
 void mmn_ledger_detach(struct mmn_subscription *sub);
 void mmn_ledger_poison_seen(struct mmn_subscription *sub, const char *callback);
 void mmn_ledger_retire(struct mmu_notifier_range *range);
+/* Interval subscriptions: interpose the ledger on ops.invalidate. */
+bool mmn_ledger_interval_attach(struct mmn_interval_sub *isub);
+/*
+ * The tree's half of a range, for the ledger: begun in
+ * mn_itree_inv_start_range, ended in mn_itree_inv_end (which the range's
+ * end names first with _ending), forgotten when the range retires.
+ */
+void mmn_ledger_itree_begin(const struct mmu_notifier_range *range);
+void mmn_ledger_itree_ending(const struct mmu_notifier_range *range);
+void mmn_ledger_itree_end(void);
+void mmn_ledger_itree_retire(const struct mmu_notifier_range *range);
 
 /* Range ids: per-thread counters, so taking one writes nothing shared. */
 void mmn_assign_thread_index(void);

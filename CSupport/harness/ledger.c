@@ -26,8 +26,29 @@ enum mmn_entry_state {
 	MMN_ENTRY_NOTHING_OWED,	/* start succeeded, but the driver has no end */
 };
 
-/* One (range, subscription) pair; on the range's list and the sub's list. */
+/*
+ * An interval subscription's account: its counts and open entries. It is
+ * the ledger's, not the subscription's, and lives until the mm goes, so
+ * freeing an interval subscription needs no ledger call.
+ */
+struct mmn_interval_account {
+	struct mmn_ledger_counts counts;
+	struct mmn_range_ledger *open;
+	bool (*driver_invalidate)(struct mmu_interval_notifier *ins,
+				  const struct mmu_notifier_range *range,
+				  unsigned long cur_seq);
+	struct mmn_ledger *ledger;
+	struct mmn_interval_account *next;	/* the ledger's list */
+};
+
+/*
+ * One (range, subscription) pair; on the range's list and the sub's list.
+ * For an interval subscription (acct set, sub NULL) "started" means its
+ * ->invalidate ran inside the tree's half of the range, and the end owed
+ * is that half's mn_itree_inv_end.
+ */
 struct mmn_range_ledger {
+	struct mmn_interval_account *acct;	/* an interval's entry */
 	struct mmn_subscription *sub;	/* NULL once the sub was freed */
 	unsigned long long range_id;
 	struct mmn_range_ledger *next_in_range;
@@ -41,6 +62,7 @@ struct mmn_ledger {
 	pthread_mutex_t lock;
 	struct mmn_ledger_counts folded;	/* from freed subscriptions */
 	struct mmn_subscription *live;		/* attached subscriptions */
+	struct mmn_interval_account *intervals;	/* every interval account */
 	struct mmn_range_ledger *free_entries;
 };
 
@@ -61,6 +83,12 @@ void mmn_ledger_destroy(struct mmn_ledger *l)
 	for (e = l->free_entries; e; e = next) {
 		next = e->next_in_range;
 		free(e);
+	}
+	while (l->intervals) {
+		struct mmn_interval_account *a = l->intervals;
+
+		l->intervals = a->next;
+		free(a);
 	}
 	pthread_mutex_destroy(&l->lock);
 	free(l);
@@ -83,10 +111,28 @@ static struct mmn_range_ledger *mmn_entry_alloc(struct mmn_ledger *l)
 	return e;
 }
 
+static void mmn_entry_unlink_acct(struct mmn_range_ledger *e)
+{
+	struct mmn_interval_account *a = e->acct;
+
+	if (e->prev_in_sub)
+		e->prev_in_sub->next_in_sub = e->next_in_sub;
+	else
+		a->open = e->next_in_sub;
+	if (e->next_in_sub)
+		e->next_in_sub->prev_in_sub = e->prev_in_sub;
+	e->next_in_sub = e->prev_in_sub = NULL;
+	e->acct = NULL;
+}
+
 static void mmn_entry_unlink_sub(struct mmn_range_ledger *e)
 {
 	struct mmn_subscription *sub = e->sub;
 
+	if (e->acct) {
+		mmn_entry_unlink_acct(e);
+		return;
+	}
 	if (!sub)
 		return;
 	if (e->prev_in_sub)
@@ -317,6 +363,9 @@ void mmn_ledger_retire(struct mmu_notifier_range *range)
 		next = e->next_in_range;
 		if (e->sub && e->state == MMN_ENTRY_STARTED)
 			e->sub->counts.missing_ends++;
+		/* the tree's half of this range was never ended */
+		if (e->acct && e->state == MMN_ENTRY_STARTED)
+			e->acct->counts.missing_ends++;
 		mmn_entry_unlink_sub(e);
 		e->next_in_range = l->free_entries;
 		l->free_entries = e;
@@ -334,6 +383,8 @@ void mmn_ledger_totals(struct mm_struct *mm, struct mmn_ledger_counts *out)
 	*out = l->folded;
 	for (sub = l->live; sub; sub = sub->live_next)
 		mmn_counts_add(out, &sub->counts);
+	for (struct mmn_interval_account *a = l->intervals; a; a = a->next)
+		mmn_counts_add(out, &a->counts);
 	pthread_mutex_unlock(&l->lock);
 }
 
@@ -434,3 +485,154 @@ const struct mmu_notifier_ops mmn_ledger_ops_template = {
 	.invalidate_range_end = mmn_ledger_invalidate_range_end,
 	.invalidate_range = mmn_ledger_invalidate_range,
 };
+
+/* ---- interval subscriptions ---- */
+
+/*
+ * The tree's half of a range begins in mn_itree_inv_start_range and ends
+ * in mn_itree_inv_end, which is not told the range. Both run on the
+ * range's own thread (the range lives on its caller's stack), so each
+ * thread keeps the ranges whose tree half is open, innermost last: an end
+ * belongs to the range __mmu_notifier_invalidate_range_end named
+ * (mmn_ledger_itree_ending), else to the innermost open one (the core's
+ * own undo, or a variant's).
+ */
+#define MMN_ITREE_OPEN_MAX 32
+static __thread const struct mmu_notifier_range
+	*mmn_itree_open[MMN_ITREE_OPEN_MAX];
+static __thread unsigned mmn_itree_open_count;
+static __thread const struct mmu_notifier_range *mmn_itree_ending_range;
+
+static void mmn_itree_forget(const struct mmu_notifier_range *range)
+{
+	for (unsigned i = mmn_itree_open_count; i-- > 0;)
+		if (mmn_itree_open[i] == range) {
+			memmove(&mmn_itree_open[i], &mmn_itree_open[i + 1],
+				(mmn_itree_open_count - i - 1) *
+					sizeof(mmn_itree_open[0]));
+			mmn_itree_open_count--;
+			return;
+		}
+}
+
+void mmn_ledger_itree_begin(const struct mmu_notifier_range *range)
+{
+	mmn_itree_ending_range = NULL;
+	mmn_itree_forget(range);
+	if (mmn_itree_open_count < MMN_ITREE_OPEN_MAX)
+		mmn_itree_open[mmn_itree_open_count++] = range;
+}
+
+void mmn_ledger_itree_ending(const struct mmu_notifier_range *range)
+{
+	mmn_itree_ending_range = range;
+}
+
+void mmn_ledger_itree_end(void)
+{
+	const struct mmu_notifier_range *range = mmn_itree_ending_range;
+	struct mmn_ledger *l;
+	struct mmn_range_ledger *e;
+
+	mmn_itree_ending_range = NULL;
+	if (!range && mmn_itree_open_count)
+		range = mmn_itree_open[mmn_itree_open_count - 1];
+	if (!range)
+		return;
+	mmn_itree_forget(range);
+	if (!range->mmn_ledger)
+		return;
+	l = range->mm->ledger;
+	pthread_mutex_lock(&l->lock);
+	for (e = range->mmn_ledger; e; e = e->next_in_range) {
+		if (!e->acct)
+			continue;
+		e->acct->counts.ends++;
+		e->ends++;
+		if (e->state == MMN_ENTRY_STARTED)
+			e->state = MMN_ENTRY_ENDED;
+		else
+			e->acct->counts.duplicate_ends++;
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
+void mmn_ledger_itree_retire(const struct mmu_notifier_range *range)
+{
+	mmn_itree_forget(range);
+	if (mmn_itree_ending_range == range)
+		mmn_itree_ending_range = NULL;
+}
+
+/* The interposer the interval's ops carry: the driver, then the ledger. */
+static bool mmn_ledger_interval_invalidate(struct mmu_interval_notifier *ins,
+					   const struct mmu_notifier_range *crange,
+					   unsigned long cur_seq)
+{
+	struct mmn_interval_sub *isub =
+		container_of(ins, struct mmn_interval_sub, ins);
+	struct mmn_interval_account *a = isub->account;
+	struct mmu_notifier_range *range = (struct mmu_notifier_range *)crange;
+	struct mmn_ledger *l = a->ledger;
+	struct mmn_range_ledger *e;
+	bool ret = a->driver_invalidate(ins, crange, cur_seq);
+
+	pthread_mutex_lock(&l->lock);
+	for (e = a->open; e; e = e->next_in_sub)
+		if (e->range_id == range->mmn_id)
+			break;
+	if (!e) {
+		e = mmn_entry_alloc(l);
+		e->acct = a;
+		e->range_id = range->mmn_id;
+		e->next_in_sub = a->open;
+		if (a->open)
+			a->open->prev_in_sub = e;
+		a->open = e;
+		/* only the range's own thread touches its list head */
+		e->next_in_range = range->mmn_ledger;
+		range->mmn_ledger = e;
+	}
+	a->counts.starts++;
+	if (!ret)
+		a->counts.starts_failed++;
+	/* refused or not, the tree's half is now open and owed its end */
+	if (e->state != MMN_ENTRY_ENDED)
+		e->state = MMN_ENTRY_STARTED;
+	pthread_mutex_unlock(&l->lock);
+	return ret;
+}
+
+bool mmn_ledger_interval_attach(struct mmn_interval_sub *isub)
+{
+	struct mmn_ledger *l = isub->owner->ledger;
+	struct mmn_interval_account *a;
+
+	if (!isub->ops.invalidate)
+		return false;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		abort();
+	a->driver_invalidate = isub->ops.invalidate;
+	a->ledger = l;
+	pthread_mutex_lock(&l->lock);
+	a->next = l->intervals;
+	l->intervals = a;
+	pthread_mutex_unlock(&l->lock);
+	isub->account = a;
+	isub->ops.invalidate = mmn_ledger_interval_invalidate;
+	return true;
+}
+
+void mmn_ledger_interval(struct mmn_interval_sub *isub,
+			 struct mmn_ledger_counts *out)
+{
+	struct mmn_interval_account *a = isub->account;
+
+	memset(out, 0, sizeof(*out));
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->ledger->lock);
+	*out = a->counts;
+	pthread_mutex_unlock(&a->ledger->lock);
+}

@@ -25,6 +25,7 @@ struct mmn_log {
 	unsigned long long created_ns;
 	struct mmn_log_counts counts;
 	size_t max_records;	/* past it, records are counted and dropped */
+	bool tainted;		/* a hung-task record was logged */
 };
 
 /* Messages from a thread that is not working on any mm land here. */
@@ -70,8 +71,25 @@ static void mmn_log_count_kind(struct mmn_log_counts *c, int kind)
 	case MMN_LOG_HUNG: c->hung++; break;
 	case MMN_LOG_LOCKDEP: c->lockdep++; break;
 	case MMN_LOG_KASAN: c->use_after_free++; break;
+	case MMN_LOG_MIGHT_SLEEP: c->might_sleep++; break;
 	default: c->errors++; break;
 	}
+}
+
+/*
+ * Under log->lock: count the record, and whether it came after the taint.
+ * The hung record itself taints what follows it, not itself.
+ */
+static bool mmn_log_account_locked(struct mmn_log *log, int kind)
+{
+	bool tainted = log->tainted;
+
+	mmn_log_count_kind(&log->counts, kind);
+	if (tainted)
+		log->counts.after_taint++;
+	if (kind == MMN_LOG_HUNG)
+		log->tainted = true;
+	return tainted;
 }
 
 /* Under log->lock: a full log keeps no more records, only their count. */
@@ -89,8 +107,10 @@ static void mmn_log_add(struct mm_struct *mm, int kind, char *text)
 	struct mmn_log_entry *e;
 	int cpu = sched_getcpu();
 
+	bool tainted;
+
 	pthread_mutex_lock(&log->lock);
-	mmn_log_count_kind(&log->counts, kind);
+	tainted = mmn_log_account_locked(log, kind);
 	if (mmn_log_drop_locked(log)) {
 		pthread_mutex_unlock(&log->lock);
 		free(text);
@@ -114,6 +134,7 @@ static void mmn_log_add(struct mm_struct *mm, int kind, char *text)
 	e->rec.seq = ++log->seq;
 	e->rec.time_ns = mmn_now_ns() - log->created_ns;
 	e->rec.text = text;
+	e->rec.tainted = tainted;
 	pthread_mutex_unlock(&log->lock);
 }
 
@@ -145,7 +166,7 @@ static bool mmn_log_drop_if_full(struct mm_struct *mm, int kind)
 	pthread_mutex_lock(&log->lock);
 	full = mmn_log_drop_locked(log);
 	if (full)
-		mmn_log_count_kind(&log->counts, kind);
+		(void)mmn_log_account_locked(log, kind);
 	pthread_mutex_unlock(&log->lock);
 	return full;
 }
@@ -186,6 +207,8 @@ static const char *mmn_kernel_path(const char *file)
 		return "mm/mmap.c";
 	if (!strcmp(base, "mmu_notifier.h"))
 		return "include/linux/mmu_notifier.h";
+	if (!strcmp(base, "rwsem.c"))
+		return "kernel/locking/rwsem.c";
 	return file;
 }
 
@@ -221,9 +244,13 @@ void __mmn_bug(const char *file, int line, const char *func,
 	mmn_bug(current->mmn_mm, file, line, func, cond);
 }
 
+/*
+ * kernel/sched/core.c ___might_sleep (v5.11): a splat, then the caller
+ * goes on (and may really sleep); its own kind, since it is no BUG_ON.
+ */
 void __mmn_might_sleep(const char *file, int line, const char *func)
 {
-	mmn_log_add(current->mmn_mm, MMN_LOG_BUG,
+	mmn_log_add(current->mmn_mm, MMN_LOG_MIGHT_SLEEP,
 		    mmn_format("BUG: sleeping function called from invalid context at %s:%d\n"
 			       "  in_atomic(): 0, irqs_disabled(): 0, non_block: %d, pid: %d, name: %s (%s)",
 			       mmn_kernel_path(file), line,
@@ -255,6 +282,34 @@ void mmn_log_hung(struct mm_struct *mm, unsigned timeout_ms, const char *what,
 			       mmn_task_comm(), task_pid_nr(current),
 			       timeout_ms, what, holders ? "\n  " : "",
 			       holders ? holders : ""));
+}
+
+/*
+ * v5.11 kernel/rcu/srcutree.c __synchronize_srcu: RCU_LOCKDEP_WARN
+ * ("Illegal synchronize_srcu() in same-type SRCU (or in RCU) read-side
+ * critical section"), a lockdep splat, and then the grace period waits
+ * for the caller's own reader: the task never returns. liburcu would
+ * deadlock the same way, so the harness logs the splat and the hang and
+ * returns at once (the run is tainted from here on).
+ */
+void mmn_log_srcu_inside_reader(struct mm_struct *mm, const char *what,
+				int depth)
+{
+	mmn_log_add(mm, MMN_LOG_LOCKDEP,
+		    mmn_format("=============================\n"
+			       "WARNING: suspicious RCU usage\n"
+			       "-----------------------------\n"
+			       "kernel/rcu/srcutree.c: Illegal %s() in same-type SRCU (or in RCU) read-side critical section!\n"
+			       "\n"
+			       "other info that might help us debug this:\n"
+			       "%d SRCU read-side section%s held by %s/%d",
+			       what, depth, depth == 1 ? "" : "s",
+			       mmn_task_comm(), task_pid_nr(current)));
+	mmn_log_add(mm, MMN_LOG_HUNG,
+		    mmn_format("INFO: task %s:%d blocked forever in %s().\n"
+			       "  waiting for: the grace period of its own SRCU read-side section (depth %d); the harness returns at once",
+			       mmn_task_comm(), task_pid_nr(current), what,
+			       depth));
 }
 
 void mmn_log_lockdep_report(void *arg, const char *text)
@@ -296,4 +351,15 @@ void mmn_log_get_counts(const struct mm_struct *mm, struct mmn_log_counts *out)
 	pthread_mutex_lock(&log->lock);
 	*out = log->counts;
 	pthread_mutex_unlock(&log->lock);
+}
+
+bool mmn_log_tainted(const struct mm_struct *mm)
+{
+	struct mmn_log *log = mmn_log_of(mm);
+	bool t;
+
+	pthread_mutex_lock(&log->lock);
+	t = log->tainted;
+	pthread_mutex_unlock(&log->lock);
+	return t;
 }

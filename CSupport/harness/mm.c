@@ -395,6 +395,11 @@ unsigned mmn_mm_lock_cycles(struct mm_struct *mm)
 	return mmn_lockdep_cycles(mm->lockdep);
 }
 
+unsigned mmn_mm_lock_edges(struct mm_struct *mm)
+{
+	return mmn_lockdep_edges(mm->lockdep);
+}
+
 /* ---- invalidations ---- */
 
 void mmn_range_init(struct mmu_notifier_range *range, struct mm_struct *mm,
@@ -425,6 +430,8 @@ void mmn_mmap_read_unlock(struct mm_struct *mm)
 
 void mmn_range_retire(struct mmu_notifier_range *range)
 {
+	/* a tree half never ended must not be taken for a later range's */
+	mmn_ledger_itree_retire(range);
 	if (range->mmn_ledger)
 		mmn_ledger_retire(range);
 }
@@ -493,6 +500,8 @@ void mmn_exit_mmap(struct mm_struct *mm)
 {
 	struct mm_struct *prev = mmn_enter(mm);
 
+	/* mmput: the last user is gone before exit_mmap (kernel/fork.c) */
+	__atomic_store_n(&mm->mm_users, 0, __ATOMIC_RELEASE);
 	mm->core->exit_mmap(mm);
 	mmn_leave(prev);
 }
@@ -587,3 +596,87 @@ MMN_VARIANT_FIELD(summary)
 MMN_VARIANT_FIELD(upstream)
 MMN_VARIANT_FIELD(seed)
 MMN_VARIANT_FIELD(patch)
+
+/* ---- mmu_notifier_get ---- */
+
+/* The candidate mmn_get offers; ops->alloc_notifier hands it to the core. */
+static __thread struct mmn_subscription *mmn_get_candidate;
+static __thread bool mmn_get_allocated;
+
+static struct mmu_notifier *mmn_get_alloc_notifier(struct mm_struct *mm)
+{
+	(void)mm;
+	mmn_get_allocated = true;
+	return &mmn_get_candidate->mn;
+}
+
+struct mmn_subscription *mmn_get(struct mm_struct *mm,
+				 const struct mmn_subscription_config *config,
+				 int *err)
+{
+	struct mmn_subscription_config c;
+	struct mmu_notifier_ops ops;
+	struct mmn_subscription *cand, *got;
+	struct mmu_notifier *mn;
+	struct mm_struct *prev;
+
+	*err = 0;
+	if (!mm || !config || !config->ops) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	/* the same driver's candidates intern to one table: find_get matches it */
+	ops = *config->ops;
+	ops.alloc_notifier = mmn_get_alloc_notifier;
+	c = *config;
+	c.ops = &ops;
+	cand = mmn_subscription_create(mm, &c);
+	if (!cand) {
+		if (config->release_ctx && config->ctx)
+			config->release_ctx(config->ctx);
+		*err = -EINVAL;
+		return NULL;
+	}
+	prev = mmn_enter(mm);
+	mmn_ledger_attach(cand);
+	mmn_get_candidate = cand;
+	mmn_get_allocated = false;
+	mn = mm->core->notifier_get(cand->mn.ops, mm);
+	mmn_get_candidate = NULL;
+	if (IS_ERR(mn)) {
+		*err = (int)PTR_ERR(mn);
+		/* a failed register already freed it through free_notifier */
+		if (!mmn_get_allocated) {
+			mmn_ledger_detach(cand);
+			mmn_subscription_destroy(cand);
+		}
+		got = NULL;
+	} else if (mn == &cand->mn) {
+		cand->registered = true;
+		__atomic_fetch_add(&mm->stats.registrations, 1,
+				   __ATOMIC_RELAXED);
+		got = cand;
+	} else {
+		/* an existing subscription gained a user; the candidate goes */
+		mmn_ledger_detach(cand);
+		mmn_subscription_destroy(cand);
+		got = mmn_sub_of(mn);
+	}
+	mmn_leave(prev);
+	return got;
+}
+
+void *mmn_subscription_context(const struct mmn_subscription *sub)
+{
+	return sub->ctx;
+}
+
+unsigned mmn_subscription_users(const struct mmn_subscription *sub)
+{
+	return __atomic_load_n(&sub->mn.users, __ATOMIC_RELAXED);
+}
+
+void mmn_debug_mm_count_add(struct mm_struct *mm, int delta)
+{
+	__atomic_fetch_add(&mm->mm_count, delta, __ATOMIC_ACQ_REL);
+}

@@ -125,6 +125,8 @@ bool mmn_rwsem_down_read(struct rw_semaphore *sem, const char *site)
 
 	if (mmn_xp_active())
 		mmn_xp_point(MMN_XP_RWSEM_DOWN_READ, sem->name, 0, site);
+	/* kernel/locking/rwsem.c down_read: a sleeping lock */
+	might_sleep();
 	/* lockdep checks the dependency before the task can block */
 	mmn_lock_acquire(&sem->dep_map, MMN_LOCKDEP_READ, 0, site);
 	pthread_mutex_lock(&sem->lock);
@@ -173,6 +175,7 @@ bool mmn_rwsem_down_write(struct rw_semaphore *sem, const char *site)
 
 	if (mmn_xp_active())
 		mmn_xp_point(MMN_XP_RWSEM_DOWN_WRITE, sem->name, 0, site);
+	might_sleep();	/* down_write, likewise */
 	mmn_lock_acquire(&sem->dep_map, MMN_LOCKDEP_WRITE, 0, site);
 	pthread_mutex_lock(&sem->lock);
 	sem->waiting_writers++;
@@ -199,4 +202,23 @@ void mmn_rwsem_up_write(struct rw_semaphore *sem, const char *site)
 	mmn_lock_release(&sem->dep_map, site);
 	if (mmn_xp_active())
 		mmn_xp_point(MMN_XP_RWSEM_UP, sem->name, 0, site);
+}
+
+/*
+ * kernel/locking/rwsem.c downgrade_write (v5.11): the write hold turns into
+ * a read hold in one step, so no writer can get in between, and readers
+ * queued behind it are woken to share the lock. A reader's trylock, which
+ * fails while any writer holds the lock, can then succeed (mm/mmap.c
+ * __do_munmap downgrades before unmap_region). Lockdep sees the write
+ * acquisition become a read one, as lock_downgrade() records.
+ */
+void mmn_rwsem_downgrade_write(struct rw_semaphore *sem, const char *site)
+{
+	pthread_mutex_lock(&sem->lock);
+	sem->writer_pid = 0;
+	mmn_rwsem_add_reader(sem, task_pid_nr(current));
+	pthread_cond_broadcast(&sem->cond);
+	pthread_mutex_unlock(&sem->lock);
+	mmn_lock_release(&sem->dep_map, site);
+	mmn_lock_acquire(&sem->dep_map, MMN_LOCKDEP_READ, 1, site);
 }

@@ -40,5 +40,7 @@ bool mmn_rwsem_down_read_trylock(struct rw_semaphore *sem, const char *site);
 void mmn_rwsem_up_read(struct rw_semaphore *sem, const char *site);
 bool mmn_rwsem_down_write(struct rw_semaphore *sem, const char *site);
 void mmn_rwsem_up_write(struct rw_semaphore *sem, const char *site);
+/* downgrade_write: the writer becomes a reader without letting a writer in */
+void mmn_rwsem_downgrade_write(struct rw_semaphore *sem, const char *site);
 
 #endif /* MMN_HARNESS_RWSEM_H */

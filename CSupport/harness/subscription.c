@@ -139,6 +139,8 @@ mmn_subscription_create(struct mm_struct *mm,
 		core_ops = sub->driver_ops;
 	}
 	core_ops.free_notifier = mmn_subscription_free_notifier;
+	/* mmn_get's constructor: the core calls it, never the ledger */
+	core_ops.alloc_notifier = sub->driver_ops.alloc_notifier;
 	sub->mn.ops = mmn_ops_intern(&core_ops);
 	mmn_ksym_prepare(sub);
 	INIT_HLIST_NODE(&sub->mn.hlist);
@@ -263,6 +265,8 @@ mmn_interval_sub_create(struct mm_struct *mm,
 	isub->symbol = strdup(symbol ? symbol : "interval_notifier");
 	isub->release_ctx = release_ctx;
 	isub->owner = mm;
+	/* the pairing ledger counts every interval's invalidations */
+	mmn_ledger_interval_attach(isub);
 	return isub;
 }
 

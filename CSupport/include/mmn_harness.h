@@ -69,6 +69,8 @@ struct mmu_notifier_ops {
 	void (*invalidate_range)(struct mmu_notifier *subscription,
 				 struct mm_struct *mm, unsigned long start,
 				 unsigned long end);
+	/* v5.11: mmu_notifier_get's constructor, paired with free_notifier */
+	struct mmu_notifier *(*alloc_notifier)(struct mm_struct *mm);
 	void (*free_notifier)(struct mmu_notifier *subscription);
 };
 
@@ -165,6 +167,12 @@ enum mmn_log_kind {
 	MMN_LOG_LOCKDEP = 4,	/* lock validator report */
 	MMN_LOG_ERR = 5,	/* pr_err */
 	MMN_LOG_KASAN = 6,	/* BUG: KASAN: use-after-free */
+	/*
+	 * might_sleep's "BUG: sleeping function called from invalid context":
+	 * a non-fatal splat (___might_sleep prints it and carries on), not a
+	 * BUG_ON.
+	 */
+	MMN_LOG_MIGHT_SLEEP = 7,
 };
 
 struct mmn_log_record {
@@ -175,6 +183,8 @@ struct mmn_log_record {
 	unsigned long long time_ns;	/* since the mm was created */
 	const char *comm;
 	const char *text;		/* valid while the mm lives */
+	/* logged after a bounded wait expired: the run is tainted */
+	bool tainted;
 };
 
 struct mmn_log_counts {
@@ -186,12 +196,21 @@ struct mmn_log_counts {
 	unsigned long long errors;
 	unsigned long long dropped;	/* records not kept (counted only) */
 	unsigned long long use_after_free;	/* KASAN reports and repeats */
+	unsigned long long might_sleep;	/* MMN_LOG_MIGHT_SLEEP splats */
+	/* records of any kind logged after the run was tainted */
+	unsigned long long after_taint;
 };
 
 unsigned long long mmn_log_count(const struct mm_struct *mm);
 bool mmn_log_get(const struct mm_struct *mm, unsigned long long index,
 		 struct mmn_log_record *out);
 void mmn_log_get_counts(const struct mm_struct *mm, struct mmn_log_counts *out);
+/*
+ * Tainted: a bounded wait expired (a hung-task record), so what the run
+ * did afterwards happened in a state the kernel, still waiting, never
+ * reaches; like the kernel's taint flags, it stays set.
+ */
+bool mmn_log_tainted(const struct mm_struct *mm);
 /* Drivers written in Swift report through the same log. */
 void mmn_pr_info(struct mm_struct *mm, const char *text);
 void mmn_warn(struct mm_struct *mm, const char *file, int line,
@@ -277,6 +296,20 @@ int mmn_register(struct mmn_subscription *sub);
 void mmn_unregister(struct mmn_subscription *sub);
 /* mmu_notifier_put: the free happens after a grace period (call_srcu). */
 void mmn_put(struct mmn_subscription *sub);
+/*
+ * mmu_notifier_get (v5.11): the mm's subscription with this driver's ops
+ * (same callbacks, same ledger setting) gains a user, or config's becomes
+ * a new one and is registered. Each get is paired with an mmn_put. On
+ * error returns NULL with *err set (config's ctx is then released).
+ * When an existing one is returned, config's ctx is released and the
+ * driver to use is mmn_subscription_context() of the result.
+ */
+struct mmn_subscription *mmn_get(struct mm_struct *mm,
+				 const struct mmn_subscription_config *config,
+				 int *err);
+void *mmn_subscription_context(const struct mmn_subscription *sub);
+/* subscription->users: gets not yet put. */
+unsigned mmn_subscription_users(const struct mmn_subscription *sub);
 /* mmu_notifier_synchronize and srcu_barrier: wait for every deferred free. */
 void mmn_notifier_synchronize(struct mm_struct *mm);
 void mmn_notifier_barrier(struct mm_struct *mm);
@@ -363,6 +396,14 @@ struct mmn_ledger_counts {
 
 /* Totals over every subscription the mm ever had (settled ranges only). */
 void mmn_ledger_totals(struct mm_struct *mm, struct mmn_ledger_counts *out);
+/*
+ * One interval subscription's counts, kept (and in the totals) after it is
+ * removed: starts = ->invalidate calls, starts_failed = invalidates that
+ * refused, ends = mn_itree_inv_end of the tree's half of those ranges,
+ * missing_ends = ranges retired with that half never ended.
+ */
+void mmn_ledger_interval(struct mmn_interval_sub *isub,
+			 struct mmn_ledger_counts *out);
 /* One subscription's counts (while it is alive). */
 void mmn_ledger_subscription(struct mmn_subscription *sub,
 			     struct mmn_ledger_counts *out);
@@ -414,6 +455,8 @@ void mmn_lockdep_map_acquire(struct mmn_lockdep_map *map, int read,
 void mmn_lockdep_map_release(struct mmn_lockdep_map *map, const char *site);
 /* Distinct cycles the validator reported in this mm. */
 unsigned mmn_mm_lock_cycles(struct mm_struct *mm);
+/* Distinct dependencies (A held while B taken) the validator recorded. */
+unsigned mmn_mm_lock_edges(struct mm_struct *mm);
 
 /* A wait queue with bounded waits (wait_event, rcuwait). */
 struct mmn_waitqueue;
@@ -510,6 +553,12 @@ int mmn_hlist_rule(unsigned variant, int flavor);
  * counted in poison_seen). Only for subscriptions registered with the ledger.
  */
 void mmn_debug_poison(struct mmn_subscription *sub);
+/*
+ * Move mm_count by delta without the free an mmdrop to 0 does: the
+ * positive control for mmu_notifier_unregister's BUG_ON(mm_count <= 0).
+ * The caller must restore it before the mm is dropped.
+ */
+void mmn_debug_mm_count_add(struct mm_struct *mm, int delta);
 
 /* ------------------------------------------------------------------ */
 /* Self tests of C components (return 0 on success) */

@@ -130,9 +130,7 @@ static bool mmn_rcu_inside_reader(const char *what)
 	if (likely(current->srcu_depth == 0))
 		return false;
 	/* One liburcu domain: this would wait for the caller's own section. */
-	mmn_log_printf(current->mmn_mm, MMN_LOG_BUG,
-		       "BUG: %s() called inside an SRCU read-side critical section (depth %d); liburcu has one grace-period domain per flavour, so it would wait for itself",
-		       what, current->srcu_depth);
+	mmn_log_srcu_inside_reader(current->mmn_mm, what, current->srcu_depth);
 	return true;
 }
 

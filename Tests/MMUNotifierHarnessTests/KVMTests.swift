@@ -179,3 +179,58 @@ final class Flag: Sendable {
   func set(_ v: Bool) { storage.store(v, ordering: .releasing) }
   var value: Bool { storage.load(ordering: .acquiring) }
 }
+
+/// v5.15's `__kvm_handle_hva_range` raises `mmu_notifier_count` (its
+/// `on_lock`) only for a range that hits a memslot; the memslot-blocking
+/// count `mn_active_invalidate_count` is raised by every start.
+@Suite("KVM v5.15: memslots")
+struct KVMMemslotTests {
+  @Test(arguments: RCUFlavor.allCases)
+  func onlyARangeThatHitsAMemslotRaisesTheCount(flavor: RCUFlavor) throws {
+    let mm = MM(flavor: flavor, hungTimeoutMilliseconds: 100)
+    let slot: Range<UInt> = 0x10_0000..<0x20_0000
+    let kvm = KVM(mm: mm, version: .v5_15, memslots: [slot])
+    let sub = try mm.register(kvm)
+
+    let outside = Invalidation(mm, start: 0x30_0000, end: 0x40_0000)
+    outside.start()
+    #expect(kvm.mmuNotifierCount == 0, "no memslot: no on_lock")
+    #expect(kvm.activeInvalidateCount == 1, "52ac8b358b counts every start")
+    #expect(kvm.vcpuFault(hva: 0x30_1000), "nothing to retry for")
+    outside.end()
+    outside.retire()
+    #expect(kvm.mmuNotifierSeq == 0, "and no kvm_dec_notifier_count")
+
+    let straddling = Invalidation(mm, start: 0x1F_F000, end: 0x20_1000)
+    straddling.start()
+    #expect(kvm.mmuNotifierCount == 1)
+    straddling.end()
+    straddling.retire()
+    #expect(kvm.mmuNotifierCount == 0 && kvm.mmuNotifierSeq == 1)
+    #expect(kvm.activeInvalidateCount == 0)
+    #expect(mm.logCounts.bugs == 0)
+
+    // install_new_memslots swaps the set once the invalidations drained
+    #expect(kvm.installNewMemslots([0x30_0000..<0x40_0000]))
+    let now = Invalidation(mm, start: 0x30_0000, end: 0x30_1000)
+    now.start()
+    #expect(kvm.mmuNotifierCount == 1)
+    now.end()
+    now.retire()
+    sub.unregister()
+  }
+
+  /// Without memslots given, every hva is guest memory (the worst case the
+  /// scenarios keep): every start raises the count, as before.
+  @Test func noMemslotsMeansEveryRangeHits() throws {
+    let mm = MM()
+    let kvm = KVM(mm: mm, version: .v5_15)
+    let sub = try mm.register(kvm)
+    let inv = Invalidation(mm, start: 0x30_0000, end: 0x40_0000)
+    inv.start()
+    #expect(kvm.mmuNotifierCount == 1)
+    inv.end()
+    inv.retire()
+    sub.unregister()
+  }
+}

@@ -65,13 +65,24 @@ struct RCUTests {
     }
     #expect(depth == 2)
     // A thread working on no mm reports into the harness's orphan log.
+    // As v5.11's __synchronize_srcu: a lockdep splat (RCU_LOCKDEP_WARN),
+    // then the hang the kernel would never return from.
     var record = mmn_log_record()
-    let reports = (0..<mmn_log_count(nil)).filter { i in
-      mmn_log_get(nil, i, &record) && record.kind == Int32(MMN_LOG_BUG.rawValue)
-        && record.pid == pid
-        && String(cString: record.text).contains("synchronize_srcu() called inside")
+    let reports = (0..<mmn_log_count(nil)).compactMap { i -> (Int32, String)? in
+      guard mmn_log_get(nil, i, &record), record.pid == pid else { return nil }
+      return (record.kind, String(cString: record.text))
     }
-    #expect(reports.count == 1)
+    let splats = reports.filter {
+      $0.0 == Int32(MMN_LOG_LOCKDEP.rawValue)
+        && $0.1.contains("WARNING: suspicious RCU usage")
+        && $0.1.contains("Illegal synchronize_srcu() in same-type SRCU")
+    }
+    let hangs = reports.filter {
+      $0.0 == Int32(MMN_LOG_HUNG.rawValue) && $0.1.contains("blocked forever in synchronize_srcu()")
+    }
+    #expect(splats.count == 1)
+    #expect(hangs.count == 1)
+    #expect(!reports.contains { $0.0 == Int32(MMN_LOG_BUG.rawValue) }, "no BUG_ON")
   }
 
   @Test func membarrierIsDetected() {

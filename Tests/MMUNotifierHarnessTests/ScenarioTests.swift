@@ -162,6 +162,22 @@ struct ScenarioTests {
     #expect(r.metrics.hung)
     #expect(metric(r, "memslot_update_completed") == 0)
     #expect(metric(r, "kvm_mn_active_invalidate_count") > 0)
+    // KVM v5.15 on the v5.11 core: no released kernel pairs them
+    #expect(metric(r, "counterfactual") == 1)
+    #expect(metric(r, "released_pairing") == 0)
+    #expect(r.verdict.cell == "hung 1 (counterfactual)")
+  }
+
+  /// upstream-fix (c2655835fd8c, v5.12) with KVM v5.15 is what a v5.15
+  /// kernel runs: the memslot update completes, and the cell is no
+  /// counterfactual.
+  @Test(.enabled(if: built(["upstream-fix"]), "upstream-fix is not built"))
+  func memslotUpdateOnTheRealV515Pairing() {
+    let r = run(MemslotUpdateAfterOOM(), "upstream-fix")
+    #expect(metric(r, "released_pairing") == 1)
+    #expect(metric(r, "counterfactual") == 0)
+    #expect(metric(r, "memslot_update_completed") == 1)
+    #expect(!r.verdict.cell.contains("counterfactual"))
   }
 
   @Test(
@@ -257,6 +273,9 @@ struct ScenarioTests {
     #expect(metric(r, "invalidate_seq_odd") == 1)
     #expect(metric(r, "read_begin_completed") == 0)
     #expect(r.metrics.hung)
+    // the leak is the ledger's too: the tree's half of each range that
+    // invalidated the interval was never ended
+    #expect(r.metrics.missingEnds > 0)
   }
 
   @Test(
@@ -268,6 +287,8 @@ struct ScenarioTests {
     #expect(metric(r, "invalidate_seq_odd") == 0)
     #expect(metric(r, "read_begin_completed") == 1)
     #expect(!r.metrics.hung)
+    #expect(r.metrics.missingEnds == 0 && r.metrics.duplicateEnds == 0)
+    #expect(r.metrics.ends > 0, "the interval's tree halves were ended")
   }
 
   // MARK: blockable-start-failure (found in the code)

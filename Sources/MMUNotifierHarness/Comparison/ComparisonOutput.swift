@@ -159,6 +159,10 @@ extension Comparison {
           })
       ),
     ]
+    // a bounded wait expired: say which metrics were read in that state
+    if r.metrics.tainted {
+      fields.append(("tainted_metrics", .array(r.metrics.taintedMetricNames.map { .string($0) })))
+    }
     if includeLog { fields.append(("log", .array(r.log.map { .string($0.kernelForm) }))) }
     return .object(fields)
   }

@@ -7,20 +7,27 @@
 /// 1. `hung`: a wait that can hang in the kernel passed its deadline.
 ///    `deadlock`: the forced interleaving deadlocked (with the pseudo-lock
 ///    made a real lock) — the number is the lock cycles lockdep predicted.
-/// 2. `BUG`: a `BUG_ON` was hit (KVM's count below 0).
+/// 2. `BUG`: a `BUG_ON` was hit (KVM's count below 0): fatal in the kernel.
 /// 3. `lock cycle`: the lock validator closed a cycle.
-/// 4. `double end`: a start got a second end.
-/// 5. `end without start`: an end reached a notifier whose start failed or
+/// 4. `lockdep splat`: another lockdep splat, e.g. "suspicious RCU usage"
+///    (synchronize_srcu inside its own reader, which then hangs).
+/// 5. `double end`: a start got a second end.
+/// 6. `end without start`: an end reached a notifier whose start failed or
 ///    never ran.
-/// 6. `missing ends`: a successful start was never ended (nor released).
-/// 7. `WARN`: a `WARN_ON` fired, pairing intact.
-/// 8. `not reaped`: the OOM reaper gave up although no notifier refused a
+/// 7. `missing ends`: a successful start was never ended (nor released).
+/// 8. `might sleep`: "BUG: sleeping function called from invalid context",
+///    a non-fatal splat, pairing intact.
+/// 9. `WARN`: a `WARN_ON` fired, pairing intact.
+/// 10. `not reaped`: the OOM reaper gave up although no notifier refused a
 ///    start: the core refused on their behalf (Michal Hocko's objection to
 ///    the 2019 stopgap).
-/// 9. `starvable`: clean, but a memslot update waited behind continuous
+/// 11. `starvable`: clean, but a memslot update waited behind continuous
 ///    invalidations (the cost seed 004 accepts); the number is the longest
 ///    wait measured, in microseconds.
-/// 10. `paired`: every successful start got exactly one end (or a release).
+/// 12. `paired`: every successful start got exactly one end (or a release).
+///
+/// A tainted run (a bounded wait expired) is `hung` by rule 1; its other
+/// metrics are labelled tainted (`ScenarioMetrics.taintedMetricNames`).
 public struct Verdict: Sendable, Equatable, CustomStringConvertible {
   public enum Kind: String, Sendable, CaseIterable {
     case useAfterFree = "use after free"
@@ -28,9 +35,11 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
     case deadlock
     case bug = "BUG"
     case lockCycle = "lock cycle"
+    case lockdepSplat = "lockdep splat"
     case doubleEnd = "double end"
     case endWithoutStart = "end without start"
     case missingEnds = "missing ends"
+    case mightSleep = "might sleep"
     case warn = "WARN"
     case notReaped = "not reaped"
     case starvable
@@ -52,9 +61,11 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
       case .deadlock: "lock cycles lockdep predicted for the deadlock"
       case .bug: "BUG_ONs hit"
       case .lockCycle: "lock cycles lockdep reported"
+      case .lockdepSplat: "lockdep splats"
       case .doubleEnd: "duplicate ends"
       case .endWithoutStart: "ends without a successful start"
       case .missingEnds: "successful starts never ended"
+      case .mightSleep: "might_sleep splats (sleeping in a non-blocking section)"
       case .warn: "WARN_ONs fired"
       case .notReaped: "reaped VMAs / VMAs"
       case .starvable: "longest memslot-update wait, microseconds"
@@ -66,8 +77,12 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
   public let kind: Kind
   /// The number behind the verdict, as printed ("3", or "0/4" for not reaped).
   public let number: String
+  /// The run pairs versions no released kernel pairs (metric
+  /// `counterfactual`): its cell says so.
+  public let counterfactual: Bool
 
   public init(_ m: ScenarioMetrics) {
+    counterfactual = m["counterfactual"] == 1
     let oomGaveUp = m["oom_reaped"] == 0
     if m.useAfterFree > 0 {
       (kind, number) = (.useAfterFree, String(m.useAfterFree))
@@ -79,12 +94,16 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
       (kind, number) = (.bug, String(m.bugs))
     } else if m.lockCycles > 0 {
       (kind, number) = (.lockCycle, String(m.lockCycles))
+    } else if m.lockdepSplats > 0 {
+      (kind, number) = (.lockdepSplat, String(m.lockdepSplats))
     } else if m.duplicateEnds > 0 {
       (kind, number) = (.doubleEnd, String(m.duplicateEnds))
     } else if m.endsWithoutStart > 0 {
       (kind, number) = (.endWithoutStart, String(m.endsWithoutStart))
     } else if m.missingEnds > 0 {
       (kind, number) = (.missingEnds, String(m.missingEnds))
+    } else if m.mightSleep > 0 {
+      (kind, number) = (.mightSleep, String(m.mightSleep))
     } else if m.warnings > 0 {
       (kind, number) = (.warn, String(m.warnings))
     } else if oomGaveUp && m.startsFailed == 0 {
@@ -97,6 +116,8 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
   }
 
   /// The matrix cell: short verdict and its number.
-  public var cell: String { "\(kind.short) \(number)" }
+  public var cell: String {
+    "\(kind.short) \(number)" + (counterfactual ? " (counterfactual)" : "")
+  }
   public var description: String { "\(kind.rawValue) \(number)" }
 }

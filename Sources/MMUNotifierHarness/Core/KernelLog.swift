@@ -11,6 +11,9 @@ public struct KernelLogRecord: Sendable, Equatable {
     case error = 5
     /// `BUG: KASAN: use-after-free`: a freed object was reached.
     case kasan = 6
+    /// might_sleep's "BUG: sleeping function called from invalid context":
+    /// a non-fatal splat, not a `BUG_ON`.
+    case mightSleep = 7
   }
 
   public let kind: Kind
@@ -21,6 +24,8 @@ public struct KernelLogRecord: Sendable, Equatable {
   /// Nanoseconds since the mm was created.
   public let time: UInt64
   public let text: String
+  /// Logged after a bounded wait expired: the run was already tainted.
+  public var tainted: Bool = false
 
   /// The record as dmesg prints it: every line stamped, WARNs cut out.
   public var kernelForm: String {
@@ -63,4 +68,8 @@ public struct KernelLogCounts: Sendable, Equatable, Codable {
   public var dropped: UInt64 = 0
   /// KASAN-style reports (and their repeats) of a freed object reached.
   public var useAfterFree: UInt64 = 0
+  /// might_sleep splats ("sleeping function called from invalid context").
+  public var mightSleep: UInt64 = 0
+  /// Records logged after the run was tainted (a bounded wait expired).
+  public var afterTaint: UInt64 = 0
 }

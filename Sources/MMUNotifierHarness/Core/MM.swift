@@ -93,6 +93,28 @@ public final class MM: @unchecked Sendable {
     return sub
   }
 
+  /// `mmu_notifier_get` (v5.11): one subscription per driver and mm. If
+  /// one with `notifier`'s callbacks is registered it gains a user and is
+  /// returned (its `notifier` is that earlier driver); otherwise `notifier`
+  /// is registered. Pair every get with a `put()`.
+  public func get(_ notifier: some Notifier, ledger: Bool = true) throws(KernelError)
+    -> Subscription
+  {
+    try Subscription.get(self, notifier, ledger: ledger)
+  }
+
+  /// The way `notifier`'s driver subscribes in v5.11: `get` for a driver
+  /// that uses `mmu_notifier_get` (GRU), `register` otherwise.
+  @discardableResult
+  public func subscribe(_ notifier: some Notifier, ledger: Bool = true) throws(KernelError)
+    -> Subscription
+  {
+    if type(of: notifier).subscribesThroughGet {
+      return try get(notifier, ledger: ledger)
+    }
+    return try register(notifier, ledger: ledger)
+  }
+
   /// `mmu_interval_notifier_insert` of `[start, start + length)`.
   @discardableResult
   public func insertInterval(_ notifier: some IntervalNotifier, start: UInt, length: UInt)
@@ -146,6 +168,11 @@ public final class MM: @unchecked Sendable {
   public var invalidateSeq: UInt { mmn_mm_invalidate_seq(raw) }
   public var hlistCount: Int { Int(mmn_mm_hlist_count(raw)) }
   public var lockCycles: Int { Int(mmn_mm_lock_cycles(raw)) }
+  /// Distinct lock dependencies the validator recorded so far.
+  public var lockDependencies: Int { Int(mmn_mm_lock_edges(raw)) }
+  /// Test hook: move `mm_count` by `delta` without freeing (see
+  /// `mmn_debug_mm_count_add`); restore it before the mm goes.
+  public func debugMoveMMCount(by delta: Int32) { mmn_debug_mm_count_add(raw, delta) }
 
   public var ledgerTotals: LedgerCounts {
     var c = mmn_ledger_counts()
@@ -170,8 +197,13 @@ public final class MM: @unchecked Sendable {
     mmn_log_get_counts(raw, &c)
     return KernelLogCounts(
       info: c.info, warnings: c.warnings, bugs: c.bugs, hung: c.hung, lockdep: c.lockdep,
-      errors: c.errors, dropped: c.dropped, useAfterFree: c.use_after_free)
+      errors: c.errors, dropped: c.dropped, useAfterFree: c.use_after_free,
+      mightSleep: c.might_sleep, afterTaint: c.after_taint)
   }
+
+  /// A bounded wait expired: later metrics describe a state the kernel,
+  /// still waiting, never reaches.
+  public var tainted: Bool { mmn_log_tainted(raw) }
 
   /// Every record kept so far, oldest first.
   public var log: [KernelLogRecord] {
@@ -184,7 +216,7 @@ public final class MM: @unchecked Sendable {
         KernelLogRecord(
           kind: KernelLogRecord.Kind(rawValue: r.kind) ?? .error, pid: r.pid, cpu: r.cpu,
           comm: String(cString: r.comm), sequence: r.seq, time: r.time_ns,
-          text: String(cString: r.text)))
+          text: String(cString: r.text), tainted: r.tainted))
     }
     return out
   }

@@ -59,9 +59,13 @@ public protocol Notifier: AnyObject, Sendable {
   /// Start and end compiled for this type, or nil (the default) for the
   /// shared ones, which reach the driver through `any Notifier`.
   static var entryPoints: NotifierEntryPoints? { get }
+  /// The driver subscribes with `mmu_notifier_get` (one subscription per
+  /// mm, paired with `mmu_notifier_put`) rather than `mmu_notifier_register`.
+  static var subscribesThroughGet: Bool { get }
 }
 
 extension Notifier {
+  public static var subscribesThroughGet: Bool { false }
   public func invalidateRangeStart(_ range: NotifierRange) -> Int32 { 0 }
   public func invalidateRangeEnd(_ range: NotifierRange) {}
   public func invalidateRange(start: UInt, end: UInt) {}

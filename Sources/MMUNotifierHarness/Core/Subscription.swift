@@ -11,6 +11,8 @@ public final class Subscription: @unchecked Sendable {
   public let notifier: any Notifier
   let raw: OpaquePointer
   private var state: State = .created
+  /// Made by `mmu_notifier_get`: let go with `put()`, never `unregister()`.
+  public private(set) var fromGet = false
 
   enum State { case created, registered, gone }
 
@@ -33,6 +35,36 @@ public final class Subscription: @unchecked Sendable {
     }
     return Subscription(mm: mm, notifier: notifier, raw: raw)
   }
+
+  /// `mmu_notifier_get`: the mm's subscription with `notifier`'s callbacks
+  /// (and ledger setting) gains a user, or `notifier` becomes a new one.
+  /// The handle's `notifier` is the driver actually subscribed.
+  static func get(_ mm: MM, _ notifier: any Notifier, ledger: Bool) throws(KernelError)
+    -> Subscription
+  {
+    var ops = NotifierTrampolines.ops(for: notifier)
+    let ctx = Unmanaged.passRetained(NotifierBox(notifier)).toOpaque()
+    var err: Int32 = 0
+    let raw: OpaquePointer? = withUnsafePointer(to: &ops) { ops in
+      notifier.symbol.withCString { symbol in
+        var config = mmn_subscription_config(
+          ops: ops, ctx: ctx, symbol: symbol, ledger: ledger,
+          release_ctx: NotifierTrampolines.releaseContext)
+        return mmn_get(mm.raw, &config, &err)
+      }
+    }
+    guard let raw else { throw KernelError(errno: err, operation: "mmu_notifier_get") }
+    // the subscribed driver: ours, or the one an earlier get registered
+    let driver = Unmanaged<NotifierBox>.fromOpaque(mmn_subscription_context(raw)!)
+      .takeUnretainedValue().notifier
+    let sub = Subscription(mm: mm, notifier: driver, raw: raw)
+    sub.state = .registered
+    sub.fromGet = true
+    return sub
+  }
+
+  /// `subscription->users`: gets not yet put.
+  public var users: Int { state == .registered ? Int(mmn_subscription_users(raw)) : 0 }
 
   private init(mm: MM, notifier: any Notifier, raw: OpaquePointer) {
     self.mm = mm
@@ -78,6 +110,11 @@ public final class Subscription: @unchecked Sendable {
     mmn_unregister(raw)
   }
 
+  /// How the driver lets go: `put()` after a get, else `unregister()`.
+  public func drop() {
+    if fromGet { put() } else { unregister() }
+  }
+
   /// `mmu_notifier_put`: unlink now, free after a grace period.
   public func put() {
     guard state == .registered else { return }
@@ -111,6 +148,18 @@ public final class IntervalSubscription: @unchecked Sendable {
   deinit { remove() }
 
   public var ref: IntervalRef { IntervalRef(raw: mmn_interval_sub_notifier(raw)) }
+
+  /// This interval's pairing ledger: `starts` are its `->invalidate` calls
+  /// (`startsFailed` those that refused), `ends` the `mn_itree_inv_end`s
+  /// that closed the tree's half of those ranges, `missingEnds` the ranges
+  /// that were over with that half still open. Zero once removed (its
+  /// counts then live in the mm's totals).
+  public var ledger: LedgerCounts {
+    guard !removed else { return LedgerCounts() }
+    var c = mmn_ledger_counts()
+    mmn_ledger_interval(raw, &c)
+    return LedgerCounts(c)
+  }
 
   /// `mmu_interval_read_begin`: sleeps (bounded) while an invalidation of
   /// this interval is in progress.

@@ -11,8 +11,12 @@ import Synchronization
 /// one that is "fatally broken".
 public final class GRU: Notifier, @unchecked Sendable {
   /// `gru_mmuops` has start and end (and `alloc_notifier`/`free_notifier`,
-  /// which the harness's registration stands in for); no `release`.
+  /// which the harness's `mmu_notifier_get` supplies); no `release`.
   public let callbacks: NotifierCallbacks = .startAndEnd
+  /// v5.11 `gru_register_mmu_notifier` is `mmu_notifier_get(&gru_mmuops,
+  /// current->mm)` and `gru_drop_mmu_notifier` is `mmu_notifier_put`: one
+  /// `gru_mm_struct` per mm, however many GRU contexts share it.
+  public static var subscribesThroughGet: Bool { true }
   public let symbol = "gru"
   public let name: String
 

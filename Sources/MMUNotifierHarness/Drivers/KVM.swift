@@ -16,7 +16,9 @@ public enum KVMVersion: String, CaseIterable, Sendable {
   case rwsem = "kvm-rwsem"
   /// v5.15, 52ac8b358b "KVM: Block memslot updates across range_start() and
   /// range_end()": a readers count under `mn_invalidate_lock`, raised in
-  /// every start, and an unfair rcuwait in `install_new_memslots`.
+  /// every start, and an unfair rcuwait in `install_new_memslots`;
+  /// `__kvm_handle_hva_range` takes `mmu_lock` and runs `on_lock` (the
+  /// `mmu_notifier_count` change) only for a range that hits a memslot.
   case v5_15 = "kvm-v5.15"
 
   /// One line for listings.
@@ -87,15 +89,24 @@ public final class KVM: Notifier, @unchecked Sendable {
   /// an end never releases what a timed-out start did not get.
   private let readHolders = Locked<Set<UInt64>>([])
   private let hooks = Locked<Hooks>(Hooks())
+  /// kvm-v5.15: the memslots' hva ranges (`userspace_addr` to
+  /// `userspace_addr + npages << PAGE_SHIFT`); nil: every hva is guest
+  /// memory, the worst case. Changed only by `installNewMemslots`, after
+  /// the invalidations drained, as 52ac8b358b guarantees.
+  private let memslots: Locked<[Range<UInt>]?>
 
   struct Hooks {
     var enteredEnd: (@Sendable () -> Void)?
   }
 
-  public init(mm: MM, version: KVMVersion, name: String = "kvm") {
+  /// `memslots` (kvm-v5.15 only): the hva ranges of the VM's memslots; a
+  /// range that hits none leaves `mmu_notifier_count` alone. nil (the
+  /// default) treats every hva as guest memory.
+  public init(mm: MM, version: KVMVersion, name: String = "kvm", memslots: [Range<UInt>]? = nil) {
     self.mm = mm
     self.version = version
     self.name = name
+    self.memslots = Locked(memslots)
     mmuLock = KernelSpinlock(mm, name: "&kvm->mmu_lock")
     slotsLock = KernelRWSemaphore(mm, name: "&kvm->slots_lock", fair: true)
     mmuNotifierSlotsLock =
@@ -159,7 +170,11 @@ public final class KVM: Notifier, @unchecked Sendable {
       if let map = activeInvalidateMap, enterMap() {
         map.acquire(.sharedRecursive, "kvm_mmu_notifier_invalidate_range_start")
       }
-      incNotifierCount(range, site: "kvm_mmu_notifier_invalidate_range_start")
+      // __kvm_handle_hva_range: mmu_lock and kvm_inc_notifier_count only
+      // once the range hits a memslot
+      if hitsMemslot(range) {
+        incNotifierCount(range, site: "kvm_mmu_notifier_invalidate_range_start")
+      }
     }
     return 0
   }
@@ -167,12 +182,18 @@ public final class KVM: Notifier, @unchecked Sendable {
   public func invalidateRangeEnd(_ range: NotifierRange) {
     hooks.withLock { $0.enteredEnd }?()
     // Every version: kvm_dec_notifier_count (v5.11 inline) under mmu_lock:
-    // mmu_notifier_seq++, smp_wmb, mmu_notifier_count--.
-    let count = mmuLock.withLock("kvm_mmu_notifier_invalidate_range_end") { () -> Int in
-      notifierSeq.add(1, ordering: .releasing)
-      return notifierCount.subtract(1, ordering: .releasing).newValue
+    // mmu_notifier_seq++, smp_wmb, mmu_notifier_count--. v5.15 runs it only
+    // for a range that hits a memslot, as its start did.
+    let count: Int
+    if version != .v5_15 || hitsMemslot(range) {
+      count = mmuLock.withLock("kvm_mmu_notifier_invalidate_range_end") { () -> Int in
+        notifierSeq.add(1, ordering: .releasing)
+        return notifierCount.subtract(1, ordering: .releasing).newValue
+      }
+      faultRetryWait.wakeUpAll()
+    } else {
+      count = notifierCount.load(ordering: .acquiring)
     }
-    faultRetryWait.wakeUpAll()
 
     switch version {
     case .v5_11, .v5_14:
@@ -233,7 +254,9 @@ public final class KVM: Notifier, @unchecked Sendable {
   /// kvm-rwsem takes the write side of `mmu_notifier_slots_lock`; kvm-v5.15
   /// waits (unfairly) for `mn_active_invalidate_count` to reach 0. false:
   /// the wait gave up (hung) and nothing was installed.
-  public func installNewMemslots() -> Bool {
+  /// `memslots` (kvm-v5.15): the new set of memslot hva ranges, installed
+  /// once the invalidations drained.
+  public func installNewMemslots(_ newMemslots: [Range<UInt>]? = nil) -> Bool {
     guard slotsLock.downWrite("kvm_set_memslot") else {
       hung.add(1, ordering: .relaxed)
       return false
@@ -253,7 +276,7 @@ public final class KVM: Notifier, @unchecked Sendable {
       sem.upWrite("install_new_memslots")
       return true
     case .v5_15:
-      return installAfterInvalidationsDrain()
+      return installAfterInvalidationsDrain(newMemslots)
     }
   }
 
@@ -262,7 +285,7 @@ public final class KVM: Notifier, @unchecked Sendable {
   /// `schedule()`, retake it; `finish_rcuwait`; `rcu_assign_pointer` of the
   /// new memslots still under the lock. A start may raise the count again
   /// between the wake-up and the retake: the writer can starve.
-  private func installAfterInvalidationsDrain() -> Bool {
+  private func installAfterInvalidationsDrain(_ newMemslots: [Range<UInt>]?) -> Bool {
     guard let lock = mnInvalidateLock else { return false }
     // The exclusive side of the map: lockdep checks that no invalidation can
     // be waited for while this task holds something an invalidation needs.
@@ -281,9 +304,19 @@ public final class KVM: Notifier, @unchecked Sendable {
       }
       lock.lock("install_new_memslots")
     }
+    if let newMemslots { memslots.withLock { $0 = newMemslots } }
     memslotsGeneration.add(1, ordering: .releasing)
     lock.unlock("install_new_memslots")
     return true
+  }
+
+  /// `__kvm_handle_hva_range`'s walk: some memslot's hva range overlaps
+  /// `[range.start, range.end)`.
+  private func hitsMemslot(_ range: NotifierRange) -> Bool {
+    memslots.withLock { slots in
+      guard let slots else { return true }
+      return slots.contains { max(range.start, $0.lowerBound) < min(range.end, $0.upperBound) }
+    }
   }
 
   // MARK: helpers

@@ -71,6 +71,9 @@ public struct KVMMemslotLockScenario: Scenario {
     let logs = [kernelMode.log, realPseudoLock.log, starvation?.log ?? []]
     m.warnings = count(.warning, in: logs)
     m.bugs = count(.bug, in: logs)
+    m.mightSleep = count(.mightSleep, in: logs)
+    m.lockdepSplats = count(.lockdep, in: logs)
+    m.tainted = logs.joined().contains { $0.kind == .hung }
     m.hungWaits = count(.hung, in: [kernelMode.log])
     m.hung = kernelMode.hung
     // Each run keeps its own graph; the same cycle in two runs is one cycle.

@@ -138,9 +138,16 @@ public enum MetricValue: Sendable, Equatable, CustomStringConvertible {
 public struct Metric: Sendable, Equatable {
   public let name: String
   public let value: MetricValue
+  /// Measured after a bounded wait expired (see `ScenarioMetrics.tainted`).
+  public var tainted = false
   public init(_ name: String, _ value: MetricValue) {
     self.name = name
     self.value = value
+  }
+  var labelledTainted: Metric {
+    var m = self
+    m.tainted = true
+    return m
   }
   public static func int(_ name: String, _ v: some BinaryInteger) -> Metric {
     Metric(name, .int(Int64(v)))
@@ -159,8 +166,17 @@ public struct ScenarioMetrics: Sendable, Equatable {
   public var duplicateEnds: UInt64 = 0
   /// `WARN_ON`s fired.
   public var warnings: UInt64 = 0
-  /// `BUG_ON`s hit.
+  /// `BUG_ON`s hit (fatal in the kernel: the task oopses).
   public var bugs: UInt64 = 0
+  /// might_sleep splats: a sleep where the caller may not sleep
+  /// (non-fatal in the kernel; the caller carries on).
+  public var mightSleep: UInt64 = 0
+  /// Lockdep splats of any kind: cycles, and "suspicious RCU usage" such as
+  /// synchronize_srcu inside its own reader (which then hangs).
+  public var lockdepSplats: UInt64 = 0
+  /// A bounded wait expired: every cumulative metric below includes what
+  /// ran afterwards, in a state the kernel (still waiting) never reaches.
+  public var tainted = false
   /// A wait that can hang in the kernel passed its deadline.
   public var hung = false
   /// Hung-task records in the log (each an expired bounded wait).
@@ -186,6 +202,9 @@ public struct ScenarioMetrics: Sendable, Equatable {
     duplicateEnds = ledger.duplicateEnds
     warnings = log.warnings
     bugs = log.bugs
+    mightSleep = log.mightSleep
+    lockdepSplats = log.lockdep
+    tainted = mm.tainted
     hungWaits = log.hung
     hung = driverHung || log.hung > 0
     lockCycles = mm.lockCycles
@@ -196,15 +215,24 @@ public struct ScenarioMetrics: Sendable, Equatable {
   }
 
   /// Every metric under its JSON name, in the order outputs print them.
+  /// In a tainted run every metric but the hang's own is labelled tainted.
   public var all: [Metric] {
-    [
-      .int("use_after_free", useAfterFree),
-      .int("missing_ends", missingEnds), .int("ends_without_start", endsWithoutStart),
-      .int("duplicate_ends", duplicateEnds), .int("warnings", warnings), .int("bugs", bugs),
-      .bool("hung", hung), .int("hung_waits", hungWaits), .int("lock_cycles", lockCycles),
-      .int("starts", starts), .int("starts_failed", startsFailed), .int("ends", ends),
-    ] + extra
+    let metrics: [Metric] =
+      [
+        .int("use_after_free", useAfterFree), .int("missing_ends", missingEnds), .int("ends_without_start", endsWithoutStart),
+        .int("duplicate_ends", duplicateEnds), .int("warnings", warnings), .int("bugs", bugs),
+        .int("might_sleep", mightSleep), .int("lockdep_splats", lockdepSplats),
+        .bool("hung", hung), .int("hung_waits", hungWaits), .bool("tainted", tainted),
+        .int("lock_cycles", lockCycles), .int("starts", starts),
+        .int("starts_failed", startsFailed), .int("ends", ends),
+      ] + extra
+    guard tainted else { return metrics }
+    let untainted: Set = ["hung", "hung_waits", "tainted"]
+    return metrics.map { untainted.contains($0.name) ? $0 : $0.labelledTainted }
   }
+
+  /// The names of the metrics measured in a tainted state (empty if not).
+  public var taintedMetricNames: [String] { all.filter(\.tainted).map(\.name) }
 
   /// A metric by its JSON name (booleans as 0/1), nil if not measured.
   public subscript(name: String) -> Int64? {

@@ -55,13 +55,23 @@ final class ScenarioRig {
   /// arena may hand out recycled chunks below fresh ones), so each round
   /// registers one more candidate node per notifier, then picks greedily
   /// the lowest candidate of each notifier above the previous pick; the
-  /// candidates not picked are put. Candidates are registered before any
-  /// invalidation runs, so none of them is ever called.
+  /// candidates not picked are put. A driver that subscribes through
+  /// `mmu_notifier_get` has one node per mm, so each round puts it and
+  /// gets a fresh one. Candidates are registered before any invalidation
+  /// runs, so none of them is ever called.
   private func registerAscending(_ notifiers: [any Notifier]) -> ([Subscription], Bool) {
     var candidates = notifiers.map { _ in [Subscription]() }
     var picked: [Subscription]?
     for _ in 0..<32 where picked == nil {
-      for (i, notifier) in notifiers.enumerated() { candidates[i].append(registerOne(notifier)) }
+      for (i, notifier) in notifiers.enumerated() {
+        if type(of: notifier).subscribesThroughGet {
+          // get keeps one node per mm: try the next round with a fresh one
+          for old in candidates[i] { old.put() }
+          candidates[i] = [registerOne(notifier)]
+        } else {
+          candidates[i].append(registerOne(notifier))
+        }
+      }
       var chain: [Subscription] = []
       for group in candidates {
         let floor = chain.last?.notifierAddress ?? 0
@@ -81,9 +91,9 @@ final class ScenarioRig {
 
   private func registerOne(_ notifier: any Notifier) -> Subscription {
     do {
-      return try mm.register(notifier)
+      return try mm.subscribe(notifier)
     } catch {
-      preconditionFailure("\(scenario): mmu_notifier_register failed: \(error)")
+      preconditionFailure("\(scenario): subscribing failed: \(error)")
     }
   }
 
@@ -129,7 +139,7 @@ final class ScenarioRig {
   /// after `result`, so nothing here is measured.
   func tearDown() {
     mm.exitMmap()
-    for sub in subscriptions { sub.unregister() }
+    for sub in subscriptions { sub.drop() }
     for interval in intervals { interval.remove() }
     mm.barrier()
   }

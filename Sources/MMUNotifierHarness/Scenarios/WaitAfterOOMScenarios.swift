@@ -37,11 +37,18 @@ public struct GRUFaultAfterOOM: CoreVariantScenario {
 /// Seeds 000 and 004: the memslot-update hang 52ac8b358b made possible and
 /// the merged fix anticipated ("failure to unblock would result in said
 /// updates being blocked indefinitely and hanging").
+///
+/// KVM v5.15 on the v5.11 core (`original`) is a pairing no released
+/// kernel has: the core fix c2655835fd8c is in v5.12, before KVM's memslot
+/// wait, so that cell is counterfactual (`counterfactual`). `upstream-fix`
+/// with KVM v5.15 is what a real v5.15 kernel runs (`released_pairing`).
 public struct MemslotUpdateAfterOOM: CoreVariantScenario {
   public let id = "memslot-update-after-oom"
   public let origin = "000_871c1dbad972686f.txt, 004_c4bee298c4397bb3.txt"
-  public let setup = "KVM v5.15 + flaky; OOM reaper, then install_new_memslots"
-  public let claim = "original: install_new_memslots hangs; the fixes: it completes"
+  public let setup =
+    "KVM v5.15 + flaky; OOM reaper, then install_new_memslots (on original: counterfactual, v5.15 ships upstream-fix)"
+  public let claim =
+    "original (counterfactual: no kernel pairs KVM v5.15 with the v5.11 core): install_new_memslots hangs; upstream-fix, the real v5.15 pairing, and the other fixes: it completes"
 
   public init() {}
 
@@ -61,6 +68,8 @@ public struct MemslotUpdateAfterOOM: CoreVariantScenario {
       [
         .int("kvm_mmu_notifier_count", count), .int("kvm_mn_active_invalidate_count", active),
         .bool("memslot_update_completed", completed), .int("flaky_failures", flaky.failures),
+        .bool("counterfactual", variant == .original),
+        .bool("released_pairing", variant.id == "upstream-fix"),
       ] + p.metrics)
   }
 }

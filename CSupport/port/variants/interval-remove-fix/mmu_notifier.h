@@ -16,6 +16,8 @@ static int mmu_notifier_register(struct mmu_notifier *subscription,
 static void mmu_notifier_unregister(struct mmu_notifier *subscription,
 				    struct mm_struct *mm);
 static void mmu_notifier_put(struct mmu_notifier *subscription);
+static struct mmu_notifier *
+mmu_notifier_get(const struct mmu_notifier_ops *ops, struct mm_struct *mm);
 static void mmu_notifier_synchronize(void);
 static void __mmu_notifier_subscriptions_destroy(struct mm_struct *mm);
 static void __mmu_notifier_release(struct mm_struct *mm);

@@ -3,8 +3,8 @@
  * Port of mm/mmu_notifier.c at v5.11 (blob 61ee40ed804e), written for this
  * harness from the kernel's behaviour; function and field names are the
  * kernel's so the two can be read side by side. Left out: the
- * clear_young/test_young/change_pte walks and mmu_notifier_get_locked,
- * which play no part in start/end pairing. Lines marked "harness:" are
+ * clear_young/test_young/change_pte walks, which play no part in start/end
+ * pairing. Lines marked "harness:" are
  * additions the kernel does not have (tracepoints for tests).
  */
 #include "mmu_notifier.h"
@@ -54,6 +54,8 @@ mn_itree_inv_start_range(struct mmu_notifier_subscriptions *subscriptions,
 	struct interval_tree_node *node;
 	struct mmu_interval_notifier *res = NULL;
 
+	/* harness: the ledger opens the tree's half of this range */
+	mmn_ledger_itree_begin(range);
 	spin_lock(&subscriptions->lock);
 	subscriptions->active_invalidate_ranges++;
 	node = interval_tree_iter_first(&subscriptions->itree, range->start,
@@ -91,6 +93,8 @@ static void mn_itree_inv_end(struct mmu_notifier_subscriptions *subscriptions)
 	struct mmu_interval_notifier *interval_sub;
 	struct hlist_node *next;
 
+	/* harness: the ledger closes the tree's half of the range ending */
+	mmn_ledger_itree_end();
 	spin_lock(&subscriptions->lock);
 	if (--subscriptions->active_invalidate_ranges ||
 	    !mn_itree_is_invalidating(subscriptions)) {
@@ -161,6 +165,8 @@ static void mn_itree_release(struct mmu_notifier_subscriptions *subscriptions,
 		.mm = mm,
 		.start = 0,
 		.end = ULONG_MAX,
+		/* harness: its own invalidation for the pairing ledger */
+		.mmn_id = mmn_next_range_id(),
 	};
 	struct mmu_interval_notifier *interval_sub;
 	unsigned long cur_seq;
@@ -176,6 +182,8 @@ static void mn_itree_release(struct mmu_notifier_subscriptions *subscriptions,
 	}
 
 	mn_itree_inv_end(subscriptions);
+	/* harness: this invalidation is over */
+	mmn_range_retire(&range);
 }
 
 /*
@@ -381,8 +389,11 @@ static void __mmu_notifier_invalidate_range_end(struct mmu_notifier_range *range
 		range->mm->notifier_subscriptions;
 
 	lock_map_acquire(&__mmu_notifier_invalidate_range_start_map);
-	if (subscriptions->has_itree)
+	if (subscriptions->has_itree) {
+		/* harness: the tree end below is this range's */
+		mmn_ledger_itree_ending(range);
 		mn_itree_inv_end(subscriptions);
+	}
 
 	if (!hlist_empty(&subscriptions->list))
 		mn_hlist_invalidate_end(subscriptions, range, only_end);
@@ -421,14 +432,18 @@ static int __mmu_notifier_register(struct mmu_notifier *subscription,
 	int ret;
 
 	mmap_assert_write_locked(mm);
+	BUG_ON(atomic_read(&mm->mm_users) <= 0);
 
-	/* teach lockdep that reclaim can run invalidations */
-	fs_reclaim_acquire(GFP_KERNEL);
-	lock_map_acquire(&__mmu_notifier_invalidate_range_start_map);
-	lock_map_release(&__mmu_notifier_invalidate_range_start_map);
-	fs_reclaim_release(GFP_KERNEL);
-
+	/*
+	 * v5.11 primes lockdep here no longer: "mm: Track mmu notifiers in
+	 * fs_reclaim_acquire/release" (<20201120095445.1195585-2-daniel.vetter@ffwll.ch>,
+	 * this blob) moved it into every GFP_KERNEL allocation, so only the
+	 * kzalloc below (the first registration on an mm) records it.
+	 */
 	if (!mm->notifier_subscriptions) {
+		/* harness: v5.11 kzalloc -> fs_reclaim_acquire's map priming */
+		lock_map_acquire(&__mmu_notifier_invalidate_range_start_map);
+		lock_map_release(&__mmu_notifier_invalidate_range_start_map);
 		/* allocated outside mm_take_all_locks; mmap_lock keeps it ours */
 		subscriptions = kzalloc(
 			sizeof(struct mmu_notifier_subscriptions), GFP_KERNEL);
@@ -466,6 +481,7 @@ static int __mmu_notifier_register(struct mmu_notifier *subscription,
 		WRITE_ONCE(mm->notifier_subscriptions->has_itree, true);
 
 	mm_drop_all_locks(mm);
+	BUG_ON(atomic_read(&mm->mm_users) <= 0);
 	return 0;
 
 out_clean:
@@ -481,6 +497,76 @@ static int mmu_notifier_register(struct mmu_notifier *subscription,
 	if (!mmap_write_lock(mm))
 		return -EINTR;	/* harness: the bounded wait expired */
 	ret = __mmu_notifier_register(subscription, mm);
+	mmap_write_unlock(mm);
+	return ret;
+}
+
+/* v5.11: the subscription with these ops, one more user, under the lock. */
+static struct mmu_notifier *
+find_get_mmu_notifier(struct mm_struct *mm, const struct mmu_notifier_ops *ops)
+{
+	struct mmu_notifier *subscription;
+
+	spin_lock(&mm->notifier_subscriptions->lock);
+	hlist_for_each_entry_rcu(subscription,
+				 &mm->notifier_subscriptions->list, hlist,
+				 lockdep_is_held(&mm->notifier_subscriptions->lock)) {
+		if (subscription->ops != ops)
+			continue;
+
+		if (likely(subscription->users != UINT_MAX))
+			subscription->users++;
+		else
+			subscription = ERR_PTR(-EOVERFLOW);
+		spin_unlock(&mm->notifier_subscriptions->lock);
+		return subscription;
+	}
+	spin_unlock(&mm->notifier_subscriptions->lock);
+	return NULL;
+}
+
+/*
+ * v5.11: one subscription per (mm, ops): an existing one gains a user,
+ * else ops->alloc_notifier makes one and it is registered. Paired with
+ * mmu_notifier_put. The caller holds mmap_lock for write.
+ */
+static struct mmu_notifier *
+mmu_notifier_get_locked(const struct mmu_notifier_ops *ops,
+			struct mm_struct *mm)
+{
+	struct mmu_notifier *subscription;
+	int ret;
+
+	mmap_assert_write_locked(mm);
+
+	if (mm->notifier_subscriptions) {
+		subscription = find_get_mmu_notifier(mm, ops);
+		if (subscription)
+			return subscription;
+	}
+
+	subscription = ops->alloc_notifier(mm);
+	if (IS_ERR(subscription))
+		return subscription;
+	subscription->ops = ops;
+	ret = __mmu_notifier_register(subscription, mm);
+	if (ret)
+		goto out_free;
+	return subscription;
+out_free:
+	subscription->ops->free_notifier(subscription);
+	return ERR_PTR(ret);
+}
+
+/* v5.11 include/linux/mmu_notifier.h: mmu_notifier_get takes mmap_lock. */
+static struct mmu_notifier *
+mmu_notifier_get(const struct mmu_notifier_ops *ops, struct mm_struct *mm)
+{
+	struct mmu_notifier *ret;
+
+	if (!mmap_write_lock(mm))
+		return ERR_PTR(-EINTR);	/* harness: the bounded wait expired */
+	ret = mmu_notifier_get_locked(ops, mm);
 	mmap_write_unlock(mm);
 	return ret;
 }
@@ -501,6 +587,8 @@ static void __mmu_notifier_subscriptions_destroy(struct mm_struct *mm)
 static void mmu_notifier_unregister(struct mmu_notifier *subscription,
 				    struct mm_struct *mm)
 {
+	BUG_ON(atomic_read(&mm->mm_count) <= 0);
+
 	if (!hlist_unhashed(&subscription->hlist)) {
 		int id;
 
@@ -520,6 +608,8 @@ static void mmu_notifier_unregister(struct mmu_notifier *subscription,
 	}
 
 	synchronize_srcu(&srcu);
+
+	BUG_ON(atomic_read(&mm->mm_count) <= 0);
 
 	mmdrop(mm);
 }
@@ -581,6 +671,10 @@ static int __mmu_interval_notifier_insert(
 	    __builtin_add_overflow(start, length - 1,
 				   &interval_sub->interval_tree.last))
 		return -EOVERFLOW;
+
+	/* the caller must hold an mmget(): exit_mmap may be under way */
+	if (WARN_ON(atomic_read(&mm->mm_users) <= 0))
+		return -EINVAL;
 
 	/* pairs with the mmdrop in mmu_interval_notifier_remove() */
 	mmgrab(mm);
