@@ -69,6 +69,7 @@ static void mmn_log_count_kind(struct mmn_log_counts *c, int kind)
 	case MMN_LOG_BUG: c->bugs++; break;
 	case MMN_LOG_HUNG: c->hung++; break;
 	case MMN_LOG_LOCKDEP: c->lockdep++; break;
+	case MMN_LOG_KASAN: c->use_after_free++; break;
 	default: c->errors++; break;
 	}
 }

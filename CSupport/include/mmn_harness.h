@@ -164,6 +164,7 @@ enum mmn_log_kind {
 	MMN_LOG_HUNG = 3,	/* a bounded wait expired */
 	MMN_LOG_LOCKDEP = 4,	/* lock validator report */
 	MMN_LOG_ERR = 5,	/* pr_err */
+	MMN_LOG_KASAN = 6,	/* BUG: KASAN: use-after-free */
 };
 
 struct mmn_log_record {
@@ -184,6 +185,7 @@ struct mmn_log_counts {
 	unsigned long long lockdep;
 	unsigned long long errors;
 	unsigned long long dropped;	/* records not kept (counted only) */
+	unsigned long long use_after_free;	/* MMN_LOG_KASAN records */
 };
 
 unsigned long long mmn_log_count(const struct mm_struct *mm);

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MMUNotifierHarness
 
 /// Option values are parsed by the library so that every command refuses a
@@ -10,19 +11,39 @@ enum OptionParsing {
     }
   }
 
+  /// A comma-separated list that refuses an empty item (`a,,b`, `''`), so
+  /// a typo never silently selects less than was meant.
+  static func items(_ raw: String, _ option: String, valid: [String]) throws -> [String] {
+    let parts = raw.split(separator: ",", omittingEmptySubsequences: false).map {
+      $0.trimmingCharacters(in: .whitespaces)
+    }
+    if parts.contains(where: \.isEmpty) {
+      throw ValidationError(
+        "\(option) '\(raw)' has an empty item; valid: a comma-separated list of \(valid.joined(separator: ", "))"
+      )
+    }
+    return parts
+  }
+
   static func flavors(_ raw: String?) throws -> [RCUFlavor] {
     guard let raw else { return RCUFlavor.allCases }
     if raw == "all" { return RCUFlavor.allCases }
-    return try list(raw).map { name in try wrap { try RCUFlavor.named(name) } }
+    return try items(raw, "--flavor", valid: ["all"] + RCUFlavor.allCases.map(\.rawValue)).map {
+      name in try wrap { try RCUFlavor.named(name) }
+    }
   }
 
   static func flavor(_ raw: String) throws -> RCUFlavor {
     try wrap { try RCUFlavor.named(raw) }
   }
 
+  /// `all` (every variant but the test ones) or a list; a test variant
+  /// runs only when named.
   static func variants(_ raw: String?) throws -> [Variant] {
     guard let raw, raw != "all" else { return Variant.all }
-    return try list(raw).map { name in try wrap { try Variant.named(name) } }
+    return try items(raw, "--variant", valid: ["all"] + Variant.all.map(\.id)).map { name in
+      try wrap { try Variant.named(name) }
+    }
   }
 
   static func variant(_ raw: String) throws -> Variant {

@@ -9,6 +9,7 @@ MMN_DECLARE_CORES(upstream_fix);
 MMN_DECLARE_CORES(sorted_undo);
 MMN_DECLARE_CORES(prefix_undo);
 MMN_DECLARE_CORES(itree_unwind);
+MMN_DECLARE_CORES(test_early_free);
 
 const struct mmn_variant mmn_variants[] = {
 	MMN_VARIANT("original", original, "the v5.11 core as released: no end after a failed start", "v5.11 mm/mmu_notifier.c (blob 61ee40ed804e)", "-", ""),
@@ -19,5 +20,6 @@ const struct mmn_variant mmn_variants[] = {
 	MMN_VARIANT("sorted-undo", sorted_undo, "hlist sorted by address; at the first failure stop, and end only subscriptions below the failed one", "<20190724192155.GG28493@ziepe.ca>, <20210311002807.GQ444867@ziepe.ca> (idea, never posted as a patch)", "001_ba694162e1675543.txt", "patches/0005-sorted-undo.patch"),
 	MMN_VARIANT("prefix-undo", prefix_undo, "stop at the first failure, count the started subscriptions, then end that many from the current head", "none (the naive undo rejected in <20190724152858.GB28493@ziepe.ca> and <20190807191627.GA3008@ziepe.ca>)", "002_2e4371b40a893f76.txt", "patches/0006-prefix-undo.patch"),
 	MMN_VARIANT("itree-unwind", itree_unwind, "upstream-fix, plus: when the hlist fails after the interval tree succeeded, end the tree's half", "none (this project's proposal; builds on c2655835fd8c)", "-", "patches/0007-itree-unwind.patch"),
+	MMN_VARIANT("test-early-free", test_early_free, "mmu_notifier_put frees at once instead of after an SRCU grace period", "none (a deliberately broken variant that tests the harness)", "-", "patches/9001-test-early-free.patch"),
 };
 const unsigned int mmn_variant_count = sizeof(mmn_variants) / sizeof(mmn_variants[0]);

@@ -9,6 +9,8 @@ public struct KernelLogRecord: Sendable, Equatable {
     case hung = 3
     case lockdep = 4
     case error = 5
+    /// `BUG: KASAN: use-after-free` (MMN_LOG_KASAN).
+    case kasan = 6
   }
 
   public let kind: Kind
@@ -55,4 +57,6 @@ public struct KernelLogCounts: Sendable, Equatable, Codable {
   public var lockdep: UInt64 = 0
   public var errors: UInt64 = 0
   public var dropped: UInt64 = 0
+  /// KASAN-style use-after-free reports (MMN_LOG_KASAN records).
+  public var useAfterFree: UInt64 = 0
 }

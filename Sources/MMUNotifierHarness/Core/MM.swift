@@ -166,7 +166,7 @@ public final class MM: @unchecked Sendable {
     mmn_log_get_counts(raw, &c)
     return KernelLogCounts(
       info: c.info, warnings: c.warnings, bugs: c.bugs, hung: c.hung, lockdep: c.lockdep,
-      errors: c.errors, dropped: c.dropped)
+      errors: c.errors, dropped: c.dropped, useAfterFree: c.use_after_free)
   }
 
   /// Every record kept so far, oldest first.

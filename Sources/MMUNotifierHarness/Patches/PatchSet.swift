@@ -267,7 +267,7 @@ public enum PatchSet {
     let sharedPaths = Set(
       expected.variants.flatMap { variant in
         PortLayout.rcuFlavors.map { PortLayout.wrapperPath(symbol: variant.symbol, flavor: $0) }
-      } + [PortLayout.registryPath])
+      } + [PortLayout.registryPath, PortLayout.metadataPath])
     for variant in expected.variants where variants.contains(variant.id) && variant.patchPath != nil
     {
       for name in PortLayout.sortedByName(variant.files.keys) {
