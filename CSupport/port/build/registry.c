@@ -10,6 +10,7 @@ MMN_DECLARE_CORES(sorted_undo);
 MMN_DECLARE_CORES(prefix_undo);
 MMN_DECLARE_CORES(itree_unwind);
 MMN_DECLARE_CORES(test_early_free);
+MMN_DECLARE_CORES(test_stuck_walk);
 
 const struct mmn_variant mmn_variants[] = {
 	MMN_VARIANT("original", original, "the v5.11 core as released: no end after a failed start", "v5.11 mm/mmu_notifier.c (blob 61ee40ed804e)", "-", ""),
@@ -21,5 +22,6 @@ const struct mmn_variant mmn_variants[] = {
 	MMN_VARIANT("prefix-undo", prefix_undo, "stop at the first failure, count the started subscriptions, then end that many from the current head", "none (the naive undo rejected in <20190724152858.GB28493@ziepe.ca> and <20190807191627.GA3008@ziepe.ca>)", "002_2e4371b40a893f76.txt", "patches/0006-prefix-undo.patch"),
 	MMN_VARIANT("itree-unwind", itree_unwind, "upstream-fix, plus: when the hlist fails after the interval tree succeeded, end the tree's half", "none (this project's proposal; builds on c2655835fd8c)", "-", "patches/0007-itree-unwind.patch"),
 	MMN_VARIANT("test-early-free", test_early_free, "mmu_notifier_put frees at once instead of after an SRCU grace period", "none (a deliberately broken variant that tests the harness)", "-", "patches/9001-test-early-free.patch"),
+	MMN_VARIANT("test-stuck-walk", test_stuck_walk, "a non-blockable end waits inside the SRCU read section for a wake-up nobody sends", "none (a deliberately broken variant that tests the harness)", "-", "patches/9002-test-stuck-walk.patch"),
 };
 const unsigned int mmn_variant_count = sizeof(mmn_variants) / sizeof(mmn_variants[0]);

@@ -271,6 +271,8 @@ public enum ChildProcess {
         // A crashing child may block on a lock in its handler: give it a
         // moment for the log lines, then end it.
         if tag == "crash" && killAt == nil { killAt = Date().addingTimeInterval(graceSeconds) }
+        // The watchdog's question answered: nothing more to wait for.
+        if tag == "points" && hungFor != nil { killAt = Date() }
       }
 
       var timeout = timespec(tv_sec: 0, tv_nsec: 0)
