@@ -24,9 +24,9 @@ struct CompareCommand: ParsableCommand {
     help: "Variants to run, comma-separated (default: all; see `mmn-harness variants`).")
   var variant: String?
   @Option(
-    name: .long,
+    name: .long, parsing: .unconditional,
     help: "Seed for every random choice a scenario makes (VMA count, which start fails first).")
-  var seed: UInt64 = ScenarioContext.defaultSeed
+  var seed: String = String(ScenarioContext.defaultSeed)
   @Option(name: .long, help: "RCU flavour: memb, mb, qsbr or bp.")
   var flavor: String = "memb"
   @Option(name: .long, help: "text, json or markdown.")
@@ -36,9 +36,10 @@ struct CompareCommand: ParsableCommand {
     help: "Print each run's kernel log (pr_info, WARN, BUG, hung tasks) as dmesg would.")
   var log = false
   @Option(
-    name: .customLong("hung-timeout-ms"), help: "Deadline of every wait that can hang, in ms.")
+    name: .customLong("hung-timeout-ms"), parsing: .unconditional,
+    help: "Deadline of every wait that can hang, in ms.")
   var hungTimeoutMs: Int = Int(ScenarioContext.defaultHungTimeoutMilliseconds)
-  @Option(name: .long, help: "Runs at a time.")
+  @Option(name: .long, parsing: .unconditional, help: "Runs at a time.")
   var jobs: Int = 8
 
   struct Plan {
@@ -53,15 +54,22 @@ struct CompareCommand: ParsableCommand {
     let timeout = try OptionParsing.bounded(hungTimeoutMs, "--hung-timeout-ms", 10...60_000)
     _ = try OptionParsing.bounded(jobs, "--jobs", 1...256)
     let flavor = try OptionParsing.flavor(flavor)
+    guard let seed = UInt64(seed) else {
+      throw ValidationError("--seed '\(seed)' is not a number; valid: 0...\(UInt64.max)")
+    }
     let scenarios: [any Scenario] =
       try scenario.map { raw in
-        try Self.unique(OptionParsing.list(raw)).map { id in
+        try Self.unique(
+          OptionParsing.items(raw, "--scenario", valid: ScenarioCatalog.all.map(\.id))
+        ).map { id in
           try OptionParsing.wrap { try ScenarioCatalog.named(id) }
         }
       } ?? ScenarioCatalog.all
     var selection: [String]?
     if let variant, variant != "all" {
-      let names = Self.unique(OptionParsing.list(variant))
+      let names = Self.unique(
+        try OptionParsing.items(
+          variant, "--variant", valid: ["all"] + Comparison.validTargetNames()))
       try OptionParsing.wrap {
         try Comparison.checkSelection(names, scenarios: ScenarioCatalog.all)
       }

@@ -27,20 +27,32 @@ struct PatchesCommand: ParsableCommand {
         valueName: "dir"))
     var root: String?
 
+    /// The checkout to act on: --root, or the first directory up from the
+    /// current one whose Package.swift names mmn-harness; never the tree
+    /// the binary was built from. Says which on stdout before acting.
     func resolve() throws -> URL {
+      let url: URL
+      let how: String
       if let root {
-        let url = PatchesCommand.absoluteURL(root)
-        guard PatchesCommand.hasOriginalPort(url) else {
-          throw PatchesCommand.failure("--root \(root) has no CSupport/port/original/ directory")
+        url = PatchesCommand.absoluteURL(root)
+        how = "--root"
+      } else {
+        guard let located = RepositoryRoot.locate(from: nil) else {
+          throw PatchesCommand.failure(
+            "no mmn-harness checkout at or above \(FileManager.default.currentDirectoryPath); valid: run from inside a checkout or pass --root DIR"
+          )
         }
-        return url
+        url = located
+        how = "found from the current directory"
       }
-      guard let located = RepositoryRoot.locate(from: nil) else {
+      guard PatchesCommand.hasOriginalPort(url) else {
         throw PatchesCommand.failure(
-          "cannot find the mmn-harness checkout from \(FileManager.default.currentDirectoryPath); pass --root DIR"
-        )
+          root != nil
+            ? "--root \(root!) has no CSupport/port/original/ directory"
+            : "\(url.path) has no CSupport/port/original/ directory; pass --root DIR")
       }
-      return located
+      print("root: \(url.path) (\(how))")
+      return url
     }
   }
 

@@ -13,12 +13,13 @@ public struct Comparison: Sendable {
   public let context: ScenarioContext
   public let rows: [Row]
 
-  /// The names `--variant` accepts: every core variant, and every target a
-  /// scenario keys its own results by (such as a KVM version).
+  /// The names `--variant` accepts: every core variant (a test variant
+  /// runs only when named), and every target a scenario keys its own
+  /// results by (such as a KVM version).
   public static func validTargetNames(_ scenarios: [any Scenario] = ScenarioCatalog.all)
     -> [String]
   {
-    var names = Variant.all.map(\.id)
+    var names = Variant.everything.map(\.id)
     for own in scenarios.compactMap(\.targets).joined() where !names.contains(own) {
       names.append(own)
     }
@@ -40,9 +41,9 @@ public struct Comparison: Sendable {
   /// its own targets runs the ones the selection names, or all of them if
   /// it names none (a core-variant filter does not apply to it).
   public static func targets(of scenario: any Scenario, selection: [String]?) -> [String] {
-    let variantIDs = Variant.all.map(\.id)
     guard let own = scenario.targets else {
-      guard let selection else { return variantIDs }
+      guard let selection else { return Variant.all.map(\.id) }
+      let variantIDs = Variant.everything.map(\.id)
       return selection.filter { variantIDs.contains($0) }
     }
     let named = selection?.filter { own.contains($0) } ?? []
@@ -79,7 +80,7 @@ public struct Comparison: Sendable {
       if let r = done[i] { perRow[cell.row].append(r) }
     }
     let variants =
-      selection.map { sel in sel.compactMap { id in Variant.all.first { $0.id == id } } }
+      selection.map { sel in sel.compactMap { id in Variant.everything.first { $0.id == id } } }
       ?? Variant.all
     return Comparison(
       variants: variants, context: context,
