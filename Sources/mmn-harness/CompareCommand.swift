@@ -12,7 +12,10 @@ struct CompareCommand: ParsableCommand {
       the scenario's drivers and caller, then the pairing ledger, the drivers' state and \
       every bounded wait are measured. The verdict is derived from those metrics only: \
       hung > BUG > lock cycle > double end > end without start > missing ends > WARN > \
-      not reaped > paired. A hang is reported once its wait passes --hung-timeout-ms.
+      not reaped > paired. A hang is reported once its wait passes --hung-timeout-ms. \
+      The same seed prints the same bytes (text, markdown, JSON): timings stay out of the \
+      verdicts and out of the JSON's metrics; --timings adds them to the JSON, --log adds \
+      the kernel log with its timestamps.
       """)
 
   @Option(
@@ -35,6 +38,11 @@ struct CompareCommand: ParsableCommand {
     name: .long,
     help: "Print each run's kernel log (pr_info, WARN, BUG, hung tasks) as dmesg would.")
   var log = false
+  @Flag(
+    name: .long,
+    help:
+      "JSON: also print the timing-valued metrics (memslot waits), which differ from run to run.")
+  var timings = false
   @Option(
     name: .customLong("hung-timeout-ms"), parsing: .unconditional,
     help: "Deadline of every wait that can hang, in ms.")
@@ -89,7 +97,7 @@ struct CompareCommand: ParsableCommand {
     let comparison = Comparison.run(
       scenarios: plan.scenarios, selection: plan.selection, context: plan.context, jobs: jobs)
     switch format {
-    case "json": print(comparison.json(includeLog: log).rendered())
+    case "json": print(comparison.json(includeLog: log, includeTimings: timings).rendered())
     case "markdown": print(comparison.markdown(includeLog: log))
     default: print(comparison.text(includeLog: log))
     }
