@@ -49,6 +49,12 @@ struct CompareCommand: ParsableCommand {
   var hungTimeoutMs: Int = Int(ScenarioContext.defaultHungTimeoutMilliseconds)
   @Option(name: .long, parsing: .unconditional, help: "Runs at a time.")
   var jobs: Int = 8
+  /// The re-executed child: runs one cell (SCENARIO/TARGET), writes it to fd 3.
+  @Option(name: .customLong("cell"), help: .hidden)
+  var cell: String?
+  /// Every cell in this process: a crash takes the whole matrix.
+  @Flag(name: .customLong("in-process"), help: .hidden)
+  var inProcess = false
 
   struct Plan {
     let scenarios: [any Scenario]
@@ -94,13 +100,43 @@ struct CompareCommand: ParsableCommand {
 
   func run() throws {
     let plan = try plan()
+    if let cell { return try runCell(cell, plan: plan) }
     let comparison = Comparison.run(
-      scenarios: plan.scenarios, selection: plan.selection, context: plan.context, jobs: jobs)
+      scenarios: plan.scenarios, selection: plan.selection, context: plan.context, jobs: jobs,
+      runner: inProcess ? Comparison.inProcess : isolatedRunner(plan.context))
     switch format {
     case "json": print(comparison.json(includeLog: log, includeTimings: timings).rendered())
     case "markdown": print(comparison.markdown(includeLog: log))
     default: print(comparison.text(includeLog: log))
     }
+  }
+
+  /// Each cell in a child: `compare --cell S/T` with the same context.
+  /// A cell gets 10 s plus 40 hung timeouts before the watchdog ends it.
+  func isolatedRunner(_ context: ScenarioContext) -> Comparison.CellRunner {
+    let limit = 10 + 40 * Double(context.hungTimeoutMilliseconds) / 1000
+    return { scenario, target, context in
+      CellIsolation.run(
+        scenario: scenario.id, target: target,
+        arguments: [
+          "compare", "--cell", "\(scenario.id)/\(target)", "--seed", String(context.seed),
+          "--flavor", context.flavor.rawValue, "--hung-timeout-ms",
+          String(context.hungTimeoutMilliseconds),
+        ], limit: limit)
+    }
+  }
+
+  func runCell(_ cell: String, plan: Plan) throws {
+    let parts = cell.split(separator: "/", maxSplits: 1).map(String.init)
+    guard parts.count == 2 else { throw ValidationError("--cell '\(cell)': valid: SCENARIO/TARGET") }
+    let scenario = try OptionParsing.wrap { try ScenarioCatalog.named(parts[0]) }
+    let targets = scenario.targets ?? Variant.everything.map(\.id)
+    guard targets.contains(parts[1]) else {
+      throw ValidationError(
+        "--cell '\(cell)': unknown target '\(parts[1])'; valid: \(targets.joined(separator: ", "))")
+    }
+    CellIsolation.runChild(
+      scenario: scenario, target: parts[1], context: plan.context, channel: ChildChannel(fd: 3))
   }
 
   static func unique(_ names: [String]) -> [String] {

@@ -54,8 +54,19 @@ public struct Comparison: Sendable {
   /// the selection is left out), each on its own OS thread
   /// (cells share nothing but the flavour's SRCU domain, as separate mms
   /// do in the kernel). Returns once every run has returned.
+  /// How one cell is run: in this process by default; the command runs
+  /// each in a child (`CellIsolation`) so a crash is that cell's verdict.
+  public typealias CellRunner =
+    @Sendable (_ scenario: any Scenario, _ target: String, _ context: ScenarioContext) ->
+    ScenarioResult
+
+  public static let inProcess: CellRunner = { scenario, target, context in
+    scenario.run(target: target, context: context)
+  }
+
   public static func run(
-    scenarios: [any Scenario], selection: [String]?, context: ScenarioContext, jobs: Int = 8
+    scenarios: [any Scenario], selection: [String]?, context: ScenarioContext, jobs: Int = 8,
+    runner: @escaping CellRunner = inProcess
   ) -> Comparison {
     let cells: [(row: Int, target: String)] = scenarios.enumerated().flatMap { row, scenario in
       targets(of: scenario, selection: selection).map { (row, $0) }
@@ -68,7 +79,7 @@ public struct Comparison: Sendable {
           let i = next.add(1, ordering: .relaxed).oldValue
           guard i < cells.count else { return }
           let cell = cells[i]
-          let result = scenarios[cell.row].run(target: cell.target, context: context)
+          let result = runner(scenarios[cell.row], cell.target, context)
           results.withLock { $0[i] = result }
         }
       }

@@ -2,6 +2,8 @@
 /// so a variant that misbehaves changes its verdict.
 ///
 /// The first rule that holds wins (the worst outcome first):
+/// 0. `crash`: the cell's child died by a signal (the number names it) or
+///    exited without a result; only an isolated cell can report it.
 /// 1. `hung`: a wait that can hang in the kernel passed its deadline.
 ///    `deadlock`: the forced interleaving deadlocked (with the pseudo-lock
 ///    made a real lock) — the number is the lock cycles lockdep predicted.
@@ -23,6 +25,7 @@
 /// 10. `paired`: every successful start got exactly one end (or a release).
 public struct Verdict: Sendable, Equatable, CustomStringConvertible {
   public enum Kind: String, Sendable, CaseIterable {
+    case crash
     case hung
     case deadlock
     case bug = "BUG"
@@ -46,6 +49,7 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
     /// What the number printed beside it counts.
     public var numberMeaning: String {
       switch self {
+      case .crash: "the cell's child died by this signal (its report is in --log)"
       case .hung: "waits that expired (hung-task records)"
       case .deadlock: "lock cycles lockdep predicted for the deadlock"
       case .bug: "BUG_ONs hit"
@@ -67,7 +71,10 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
 
   public init(_ m: ScenarioMetrics) {
     let oomGaveUp = m["oom_reaped"] == 0
-    if m.hung {
+    if let sig = m["crash_signal"] {
+      let status = m["exit_status"].map { "exit \($0)" } ?? "no report"
+      (kind, number) = (.crash, sig == 0 ? status : StressSignals.name(Int32(sig)))
+    } else if m.hung {
       (kind, number) = (.hung, String(max(m.hungWaits, 1)))
     } else if m["deadlocked"] == 1 {
       (kind, number) = (.deadlock, String(m.lockCycles))

@@ -83,6 +83,11 @@ public final class ChildChannel: @unchecked Sendable {
 /// pipe, and one thread that answers SIGUSR1 (the watchdog asking where
 /// every thread is) and turns SIGINT/SIGTERM into a stop request.
 public enum ChildSide {
+  /// Only the crash handler (a compare cell: nothing to stop or watch).
+  public static func prepareCrashOnly(channel: ChildChannel) {
+    mmn_crash_install(channel.fd)
+  }
+
   public static func prepare(channel: ChildChannel, watch: StressWatch) {
     mmn_crash_install(channel.fd)
     // Blocked here, before any thread exists, so every thread inherits the
