@@ -29,8 +29,9 @@ struct PatchesCommand: ParsableCommand {
 
     /// The checkout to act on: --root, or the first directory up from the
     /// current one whose Package.swift names mmn-harness; never the tree
-    /// the binary was built from. Says which on stdout before acting.
-    func resolve() throws -> URL {
+    /// the binary was built from. `line` says which; the command prints it
+    /// first once it has something to print (bad input prints nothing).
+    func resolve() throws -> (url: URL, line: String) {
       let url: URL
       let how: String
       if let root {
@@ -51,8 +52,7 @@ struct PatchesCommand: ParsableCommand {
             ? "--root \(root!) has no CSupport/port/original/ directory"
             : "\(url.path) has no CSupport/port/original/ directory; pass --root DIR")
       }
-      print("root: \(url.path) (\(how))")
-      return url
+      return (url, "root: \(url.path) (\(how))")
     }
   }
 
@@ -64,9 +64,10 @@ struct PatchesCommand: ParsableCommand {
 
     func run() throws {
       try PatchesCommand.reportingErrors {
-        let root = try location.resolve()
+        let (root, line) = try location.resolve()
         let variants = try PatchSet.list(root: root)
         let drifts = try PatchSet.verify(root: root)
+        print(line)
         for variant in variants {
           let own = drifts.filter { $0.variant == variant.variant }
           if own.isEmpty {
@@ -115,7 +116,7 @@ struct PatchesCommand: ParsableCommand {
 
     func run() throws {
       try PatchesCommand.reportingErrors {
-        let root = try location.resolve()
+        let (root, line) = try location.resolve()
         let application: PatchApplication
         switch (file, all) {
         case (let file?, false):
@@ -125,6 +126,7 @@ struct PatchesCommand: ParsableCommand {
         default:
           throw PatchesCommand.failure("give either a patch file or --all")
         }
+        print(line)
         for note in application.notes {
           print("note: \(note)")
         }
@@ -149,7 +151,10 @@ struct PatchesCommand: ParsableCommand {
 
     func run() throws {
       try PatchesCommand.reportingErrors {
-        for variant in try PatchSet.list(root: try location.resolve()) {
+        let (root, line) = try location.resolve()
+        let variants = try PatchSet.list(root: root)
+        print(line)
+        for variant in variants {
           print("\(variant.variant)  \(variant.source)  \(variant.summary)")
           print("    upstream: \(variant.upstream)  seed: \(variant.seed)")
           for note in variant.notes {
