@@ -67,6 +67,10 @@ public struct CrashReport: Sendable {
     if let caller, pc == nil || pc!.hasPrefix("0x") || pc!.hasPrefix("?") {
       // A call through a bad function pointer: the PC is in no object.
       function = "\(pcAddress.isEmpty ? "0x0" : pcAddress) (called from \(caller))"
+    } else if let pc, !Self.isOurs(pc, symbols), let ours = trace.first(where: { Self.isOurs($0, symbols) }) {
+      // A trap in the Swift runtime or libc (an overflow, a failed
+      // precondition): name the harness function that got there too.
+      function = "\(pc) (called from \(ours))"
     } else {
       function = pc ?? trace.first ?? "?"
     }
@@ -74,6 +78,12 @@ public struct CrashReport: Sendable {
     logLines = (log ?? "").split(separator: "\n").compactMap { line in
       line.hasPrefix("log ") ? String(line.dropFirst(4)) : nil
     }
+  }
+
+  /// A symbolized frame named from this executable's symbol table (its
+  /// form is `name+0xoff/0xsize`).
+  static func isOurs(_ frame: String, _ symbols: ELFSymbols?) -> Bool {
+    symbols != nil && frame.contains("+0x") && frame.contains("/0x") && !frame.contains(".so")
   }
 
   /// The report in the kernel's oops shape.

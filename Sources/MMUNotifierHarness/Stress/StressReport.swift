@@ -55,8 +55,14 @@ public struct StressReport: Sendable {
         add("poison_seen", ledger.poisonSeen, ": a callback reached a freed subscription")
       case .noMissingEnd:
         add("missing_ends", ledger.missingEnds)
-        add("active_invalidate_ranges", activeInvalidateRanges)
-      case .noEndWithoutStart: add("ends_without_start", ledger.endsWithoutStart)
+        // above zero: an interval-tree half that never ended
+        add("active_invalidate_ranges", max(0, Int(bitPattern: activeInvalidateRanges)))
+      case .noEndWithoutStart:
+        add("ends_without_start", ledger.endsWithoutStart)
+        // below zero: the interval tree ended more often than it started
+        add(
+          "active_invalidate_ranges", min(0, Int(bitPattern: activeInvalidateRanges)),
+          ": mn_itree_inv_end ran for a start that failed")
       case .noDuplicateEnd: add("duplicate_ends", ledger.duplicateEnds)
       case .noHang:
         add("hung", log.hung)
@@ -133,7 +139,12 @@ public struct StressReport: Sendable {
 
   // MARK: totals
 
-  func sum<T: BinaryInteger>(_ key: (ClassResult) -> T) -> T { classes.reduce(0) { $0 + key($1) } }
+  /// Wrapping: a counter a broken variant drives below zero (an end
+  /// without its start decrements active_invalidate_ranges) reads as a
+  /// huge unsigned value, and the report must still print.
+  func sum<T: FixedWidthInteger>(_ key: (ClassResult) -> T) -> T {
+    classes.reduce(0) { $0 &+ key($1) }
+  }
 
   public var invalidations: Int { sum(\.invalidations) }
   public var registrations: UInt64 { sum(\.registrations) }
@@ -204,7 +215,7 @@ public struct StressReport: Sendable {
         r.cls.hasIntervals ? "\(r.intervalInserts)/\(r.intervalRemoves)" : "-",
         "\(r.ledger.missingEnds)", "\(r.ledger.endsWithoutStart)", "\(r.ledger.duplicateEnds)",
         "\(r.log.warnings)", "\(r.log.bugs)", "\(r.log.hung)", "\(r.lockCycles)",
-        "\(r.activeInvalidateRanges)",
+        "\(Int(bitPattern: r.activeInvalidateRanges))",
       ]
     }
     rows.append([
@@ -212,7 +223,7 @@ public struct StressReport: Sendable {
       "\(registrations)", "\(unregistrations)", "\(puts)", "\(frees)",
       "\(sum(\.intervalInserts))/\(sum(\.intervalRemoves))", "\(missingEnds)",
       "\(endsWithoutStart)", "\(duplicateEnds)", "\(warnings)", "\(bugs)", "\(hung)",
-      "\(lockCycles)", "\(sum(\.activeInvalidateRanges))",
+      "\(lockCycles)", "\(Int(bitPattern: sum(\.activeInvalidateRanges)))",
     ])
     out.append(TextTable.render(header: header, rows: rows))
     out.append("")
@@ -298,7 +309,7 @@ extension StressReport.ClassResult {
       ("warnings", int(log.warnings)), ("bugs", int(log.bugs)), ("hung", int(log.hung)),
       ("lock_cycles", int(lockCycles)), ("lockdep_reports", int(log.lockdep)),
       ("log_errors", int(log.errors)),
-      ("active_invalidate_ranges", int(activeInvalidateRanges)),
+      ("active_invalidate_ranges", int(Int(bitPattern: activeInvalidateRanges))),
       ("broken", .array(broken.map { .string($0) })),
       ("expected", .array(expected.map { .string($0) })),
     ])
