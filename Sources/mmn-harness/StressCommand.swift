@@ -156,7 +156,14 @@ struct StressCommand: ParsableCommand {
       "--fail-rate", String(failRate), "--seed", String(c.seed), "--format", format,
     ]
     arguments += ["--classes", c.classes.map(\.rawValue).joined(separator: ",")]
-    let outcome = ChildProcess.run(arguments: arguments, limit: limit)
+    let outcome = ChildProcess.run(arguments: arguments, limit: limit) { tag, text in
+      if tag == "started" {
+        FileHandle.standardError.write(
+          Data(
+            "mmn-harness stress: running (child pid \(text)); SIGINT or SIGTERM stops it with a partial report\n"
+              .utf8))
+      }
+    }
     if !outcome.stderr.isEmpty { FileHandle.standardError.write(Data(outcome.stderr.utf8)) }
     let interrupted = outcome.interruptedBy
     if let report = outcome.message("report"), case .exited(0) = outcome.end {
@@ -177,6 +184,7 @@ struct StressCommand: ParsableCommand {
     let channel = ChildChannel(fd: 3)
     configuration.crashWatchesLogs = true
     ChildSide.prepare(channel: channel, watch: configuration.watch)
+    channel.send("started", String(getpid()))
     let report = StressEngine.run(configuration)
     channel.send("ok", report.ok ? "1" : "0")
     channel.send("stopped", String(report.stoppedBy))

@@ -18,7 +18,7 @@ static const char *const mmn_variant_promise_lines[] = {
 	"no-use-after-free, no-poison",
 	"all in flaky-neighbour, itree-neighbour; all except no-missing-end, no-hang in itree-then-hlist-failure; all except no-end-without-start in failing-start-with-end",
 	"all in flaky-neighbour, itree-neighbour, failing-start-with-end; all except no-missing-end, no-hang in itree-then-hlist-failure",
-	"all except no-missing-end in flaky-neighbour; all except no-end-without-start, no-hang in itree-neighbour; all except no-missing-end, no-end-without-start, no-hang in itree-then-hlist-failure; all except no-missing-end, no-end-without-start in failing-start-with-end",
+	"all except no-missing-end in flaky-neighbour; all except no-end-without-start, no-bug, no-hang in itree-neighbour; all except no-missing-end, no-end-without-start, no-bug, no-hang in itree-then-hlist-failure; all except no-missing-end, no-end-without-start in failing-start-with-end",
 	"all in flaky-neighbour, itree-neighbour; all except no-missing-end, no-hang in itree-then-hlist-failure; all except no-end-without-start, no-warn in failing-start-with-end",
 	"all in flaky-neighbour, itree-neighbour, failing-start-with-end; all except no-missing-end, no-hang in itree-then-hlist-failure",
 	"all in itree-neighbour; all except no-end-without-start, no-bug in flaky-neighbour, failing-start-with-end; all except no-end-without-start, no-bug, no-missing-end, no-hang in itree-then-hlist-failure",

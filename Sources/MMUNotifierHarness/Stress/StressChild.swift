@@ -168,7 +168,12 @@ public enum ChildProcess {
   /// How long a crashing or hung child gets to finish its last words.
   public static let graceSeconds = 2.0
 
-  public static func run(arguments: [String], limit: Double) -> ChildOutcome {
+  /// `onMessage` hears each message as it arrives (the command prints
+  /// that the child is running once it says `started`).
+  public static func run(
+    arguments: [String], limit: Double,
+    onMessage: ((_ tag: String, _ text: String) -> Void)? = nil
+  ) -> ChildOutcome {
     // The parent takes SIGINT/SIGTERM only through sigtimedwait below.
     var waitSet = sigset_t()
     sigemptyset(&waitSet)
@@ -234,11 +239,13 @@ public enum ChildProcess {
         stderr: "")
     }
     return supervise(
-      pid: pid, channel: channel[0], errors: errPipe[0], limit: limit, waitSet: &waitSet)
+      pid: pid, channel: channel[0], errors: errPipe[0], limit: limit, waitSet: &waitSet,
+      onMessage: onMessage)
   }
 
   private static func supervise(
-    pid: pid_t, channel: Int32, errors: Int32, limit: Double, waitSet: inout sigset_t
+    pid: pid_t, channel: Int32, errors: Int32, limit: Double, waitSet: inout sigset_t,
+    onMessage: ((String, String) -> Void)?
   ) -> ChildOutcome {
     var buffer: [UInt8] = []
     var errBuffer: [UInt8] = []
@@ -273,6 +280,7 @@ public enum ChildProcess {
       buffer = rest
       for (tag, payload) in complete {
         messages.append((tag, String(decoding: payload, as: UTF8.self)))
+        onMessage?(tag, messages[messages.count - 1].text)
         // A crashing child may block on a lock in its handler: give it a
         // moment for the log lines, then end it.
         if tag == "crash" && killAt == nil { killAt = Date().addingTimeInterval(graceSeconds) }
@@ -286,7 +294,8 @@ public enum ChildProcess {
         if interrupted == 0 { interrupted = sig }
         if !reaped { kill(pid, sig) }
         // Stopping takes the teardown's time, not the run's.
-        deadline = min(deadline, Date().addingTimeInterval(max(10, limit - (Date().timeIntervalSince(start)))))
+        deadline = min(
+          deadline, Date().addingTimeInterval(max(10, limit - Date().timeIntervalSince(start))))
       }
 
       if !reaped {

@@ -5,6 +5,8 @@ public struct StressFailure: Sendable {
     case crash
     case hung
     case exited = "no report"
+    /// SIGINT/SIGTERM ended the child before it could report.
+    case stopped
   }
 
   public let configuration: StressConfiguration
@@ -24,6 +26,11 @@ public struct StressFailure: Sendable {
     switch outcome.end {
     case .hung:
       kind = .hung
+      crash = nil
+      exitStatus = nil
+    case .signaled(let sig) where outcome.interruptedBy != 0 && outcome.message("crash") == nil:
+      _ = sig
+      kind = .stopped
       crash = nil
       exitStatus = nil
     case .signaled(let sig):
@@ -52,6 +59,8 @@ public struct StressFailure: Sendable {
     case .hung:
       "hung: the run did not finish within \(StressReport.number(limit)) s (\(StressReport.number(configuration.seconds)) s plus the watchdog margin)"
     case .exited: "no report: the child exited with status \(exitStatus ?? -1) and said nothing"
+    case .stopped:
+      "stopped by \(StressSignals.name(interruptedBy)) before the run could report: nothing measured"
     }
   }
 
@@ -89,7 +98,7 @@ public struct StressFailure: Sendable {
         out.append("every thread's last point:")
         out += points.map { "  \($0)" }
       }
-    case .exited:
+    case .exited, .stopped:
       break
     }
     out.append("")
