@@ -47,7 +47,9 @@ struct StressCommand: ParsableCommand {
   var seed: String?
   @Option(
     name: .long,
-    help: "promised (the variant's promised classes; all if it promises none), all, or a list.")
+    help:
+      "promised (the classes in which the variant keeps every promise; all if there are none), all, or a list."
+  )
   var classes: String = "promised"
   @Option(name: .long, help: "text or json.")
   var format: String = "text"

@@ -13,13 +13,13 @@ public struct Comparison: Sendable {
   public let context: ScenarioContext
   public let rows: [Row]
 
-  /// The names `--variant` accepts: every core variant (a test variant
-  /// runs only when named), and every target a scenario keys its own
-  /// results by (such as a KVM version).
+  /// The names `--variant` offers: every core variant, and every target a
+  /// scenario keys its own results by (such as a KVM version). A test
+  /// variant is accepted too when named, but not offered.
   public static func validTargetNames(_ scenarios: [any Scenario] = ScenarioCatalog.all)
     -> [String]
   {
-    var names = Variant.everything.map(\.id)
+    var names = Variant.all.map(\.id)
     for own in scenarios.compactMap(\.targets).joined() where !names.contains(own) {
       names.append(own)
     }
@@ -31,7 +31,8 @@ public struct Comparison: Sendable {
     throws(HarnessInputError)
   {
     let valid = validTargetNames(scenarios)
-    if let bad = selection.first(where: { !valid.contains($0) }) {
+    let accepted = valid + Variant.everything.filter(\.isTest).map(\.id)
+    if let bad = selection.first(where: { !accepted.contains($0) }) {
       throw HarnessInputError.unknown(kind: "variant", name: bad, valid: valid)
     }
   }

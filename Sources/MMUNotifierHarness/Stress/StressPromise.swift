@@ -180,8 +180,11 @@ public struct StressPromise: Sendable {
     self.init(variant: variant, promises: VariantPromises(held: held, line: ""), basis: basis)
   }
 
-  /// Classes in which the variant promises pairing.
-  public var classes: [StressClass] { promises.pairingClasses }
+  /// Classes in which the variant keeps every promise (`--classes
+  /// promised` runs these; all classes when there are none).
+  public var classes: [StressClass] {
+    StressClass.allCases.filter { promises.held[$0] == Set(Promise.allCases) }
+  }
 
   /// The variant's promises as its patch header states them (or the
   /// universal ones).

@@ -252,7 +252,8 @@ public struct StressReport: Sendable {
     if ok {
       out.append(
         "verdict: ok: every promise \(c.variant.id) makes held"
-          + (promise.classes.isEmpty ? " (it promises only RCU safety)" : ""))
+          + (promise.promises.held.values.allSatisfy { $0.isSubset(of: Promise.safety) }
+            ? " (it promises only RCU safety)" : ""))
     } else {
       let promises = Set(classes.flatMap { $0.brokenPromises.map(\.promise) }).sorted()
       out.append(
