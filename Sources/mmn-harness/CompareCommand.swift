@@ -128,7 +128,9 @@ struct CompareCommand: ParsableCommand {
 
   func runCell(_ cell: String, plan: Plan) throws {
     let parts = cell.split(separator: "/", maxSplits: 1).map(String.init)
-    guard parts.count == 2 else { throw ValidationError("--cell '\(cell)': valid: SCENARIO/TARGET") }
+    guard parts.count == 2 else {
+      throw ValidationError("--cell '\(cell)': valid: SCENARIO/TARGET")
+    }
     let scenario = try OptionParsing.wrap { try ScenarioCatalog.named(parts[0]) }
     let targets = scenario.targets ?? Variant.everything.map(\.id)
     guard targets.contains(parts[1]) else {

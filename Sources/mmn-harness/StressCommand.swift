@@ -171,7 +171,9 @@ struct StressCommand: ParsableCommand {
     if let report = outcome.message("report"), case .exited(0) = outcome.end {
       print(report)
       let stopped = Int32(outcome.message("stopped") ?? "0") ?? 0
-      if interrupted != 0 || stopped != 0 { throw ExitCode(128 + (stopped != 0 ? stopped : interrupted)) }
+      if interrupted != 0 || stopped != 0 {
+        throw ExitCode(128 + (stopped != 0 ? stopped : interrupted))
+      }
       if outcome.message("ok") != "1" { throw ExitCode(1) }
       return
     }

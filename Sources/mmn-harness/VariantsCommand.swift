@@ -5,7 +5,8 @@ import MMUNotifierHarness
 struct VariantsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "variants",
-    abstract: "List the core variants (from patches/), one line each: id, idea, upstream reference.",
+    abstract:
+      "List the core variants (from patches/), one line each: id, idea, upstream reference.",
     discussion: """
       Test variants (patch header `Kind: test`: deliberately broken, to test the harness) \
       are listed only with --all; `--variant all` never includes them, naming one runs it.

@@ -65,9 +65,11 @@ struct BadInputTests {
         "--classes 'flaky-neighbour,' has an empty item; valid: a comma-separated list of promised, all, flaky-neighbour"
       ),
       Refusal(
-        ["stress", "--watchdog-margin", "0"], "--watchdog-margin 0 is out of range; valid: 1...3600"),
+        ["stress", "--watchdog-margin", "0"], "--watchdog-margin 0 is out of range; valid: 1...3600"
+      ),
       Refusal(
-        ["stress", "--watchdog-margin", "-5"], "--watchdog-margin -5 is out of range; valid: 1...3600"
+        ["stress", "--watchdog-margin", "-5"],
+        "--watchdog-margin -5 is out of range; valid: 1...3600"
       ),
       // empty list items (the issue: `compare --variant ''` printed an empty matrix)
       Refusal(["compare", "--variant", ""], "--variant '' has an empty item; valid:"),
@@ -76,17 +78,23 @@ struct BadInputTests {
         "--variant 'original,,upstream-fix' has an empty item; valid: a comma-separated list of all, original"
       ),
       Refusal(["compare", "--scenario", ""], "--scenario '' has an empty item; valid:"),
-      Refusal(["compare", "--scenario", "arm-two-kvm,"], "--scenario 'arm-two-kvm,' has an empty item"),
-      Refusal(["bench", "--flavor", ""], "--flavor '' has an empty item; valid: a comma-separated list of all, memb"),
+      Refusal(
+        ["compare", "--scenario", "arm-two-kvm,"], "--scenario 'arm-two-kvm,' has an empty item"),
+      Refusal(
+        ["bench", "--flavor", ""],
+        "--flavor '' has an empty item; valid: a comma-separated list of all, memb"),
       // negative numbers get the valid range, not "Missing value"
-      Refusal(["compare", "--seed", "-1"], "--seed '-1' is not a number; valid: 0...18446744073709551615"),
+      Refusal(
+        ["compare", "--seed", "-1"], "--seed '-1' is not a number; valid: 0...18446744073709551615"),
       Refusal(["compare", "--jobs", "-2"], "--jobs -2 is out of range; valid: 1...256"),
       Refusal(
-        ["compare", "--hung-timeout-ms", "-5"], "--hung-timeout-ms -5 is out of range; valid: 10...60000"),
+        ["compare", "--hung-timeout-ms", "-5"],
+        "--hung-timeout-ms -5 is out of range; valid: 10...60000"),
       // a duplicated option is refused, not silently the last
       Refusal(["stress", "--seconds", "1", "--seconds", "2"], "option --seconds is given twice"),
       Refusal(["compare", "--seed", "1", "--seed=2"], "option --seed is given twice"),
-      Refusal(["bench", "--notifiers", "1", "--notifiers", "2"], "option --notifiers is given twice"),
+      Refusal(
+        ["bench", "--notifiers", "1", "--notifiers", "2"], "option --notifiers is given twice"),
       // help for a command that does not exist
       Refusal(
         ["help", "frobnicate"],
@@ -261,7 +269,8 @@ struct BadInputTests {
     try Self.expectRefusal(
       result,
       says:
-        "patches/0005-two.patch: number 0005 is already taken by patches/0005-one.patch; valid: a number no other patch uses (next free: 0006)")
+        "patches/0005-two.patch: number 0005 is already taken by patches/0005-one.patch; valid: a number no other patch uses (next free: 0006)"
+    )
     #expect(try repo.snapshot() == before)
   }
 

@@ -121,7 +121,8 @@ struct StressTests {
     #expect(!p.holds(.noMissingEnd, in: .itreeNeighbour))
     #expect(Set(Promise.allCases).isSubset(of: p.held[.flakyNeighbour] ?? []))
     #expect(p.holds(.noEndWithoutStart, in: .failingStartWithEnd))
-    #expect(!p.holds(.noWarn, in: .failingStartWithEnd) && !p.holds(.noBug, in: .failingStartWithEnd))
+    #expect(
+      !p.holds(.noWarn, in: .failingStartWithEnd) && !p.holds(.noBug, in: .failingStartWithEnd))
     #expect(try VariantPromises.parse("") == .universal)
     let pairing = try VariantPromises.parse("pairing in itree-neighbour")
     #expect(pairing.held[.itreeNeighbour] == Set(Promise.pairing))

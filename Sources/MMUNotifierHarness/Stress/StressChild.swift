@@ -263,7 +263,9 @@ public enum ChildProcess {
 
     func drain(_ fd: Int32, into buf: inout [UInt8], open: inout Bool) {
       let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-      if n > 0 { buf += chunk[0..<n] } else if n == 0 || errno != EINTR && errno != EAGAIN {
+      if n > 0 {
+        buf += chunk[0..<n]
+      } else if n == 0 || errno != EINTR && errno != EAGAIN {
         open = false
       }
     }
@@ -319,7 +321,9 @@ public enum ChildProcess {
         channelOpen = false
         errorsOpen = false
         let (last, _) = ChildChannel.messages(in: buffer)
-        for (tag, payload) in last { messages.append((tag, String(decoding: payload, as: UTF8.self))) }
+        for (tag, payload) in last {
+          messages.append((tag, String(decoding: payload, as: UTF8.self)))
+        }
         buffer = []
       }
     }

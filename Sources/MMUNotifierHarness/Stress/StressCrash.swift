@@ -67,7 +67,9 @@ public struct CrashReport: Sendable {
     if let caller, pc == nil || pc!.hasPrefix("0x") || pc!.hasPrefix("?") {
       // A call through a bad function pointer: the PC is in no object.
       function = "\(pcAddress.isEmpty ? "0x0" : pcAddress) (called from \(caller))"
-    } else if let pc, !Self.isOurs(pc, symbols), let ours = trace.first(where: { Self.isOurs($0, symbols) }) {
+    } else if let pc, !Self.isOurs(pc, symbols),
+      let ours = trace.first(where: { Self.isOurs($0, symbols) })
+    {
       // A trap in the Swift runtime or libc (an overflow, a failed
       // precondition): name the harness function that got there too.
       function = "\(pc) (called from \(ours))"
@@ -75,9 +77,14 @@ public struct CrashReport: Sendable {
       function = pc ?? trace.first ?? "?"
     }
     callTrace = trace
+    // Each mm's lines are in order; merged by their stamps as dmesg would
+    // show them (every mm's clock starts when it is created, all at once).
     logLines = (log ?? "").split(separator: "\n").compactMap { line in
       line.hasPrefix("log ") ? String(line.dropFirst(4)) : nil
-    }
+    }.enumerated().sorted { a, b in
+      let (x, y) = (a.element.prefix(14), b.element.prefix(14))
+      return x == y ? a.offset < b.offset : x < y
+    }.map(\.element)
   }
 
   /// A symbolized frame named from this executable's symbol table (its
@@ -119,7 +126,9 @@ public struct CrashReport: Sendable {
           "\(demangle(hit.name))+0x\(String(offset - hit.start, radix: 16))/0x\(String(hit.size, radix: 16))"
       }
     }
-    if dynamicName != "-" { return "\(demangle(dynamicName)) (\((object as NSString).lastPathComponent))" }
+    if dynamicName != "-" {
+      return "\(demangle(dynamicName)) (\((object as NSString).lastPathComponent))"
+    }
     return "\((object as NSString).lastPathComponent)+0x\(String(addr &- base, radix: 16))"
   }
 
@@ -169,7 +178,8 @@ struct ELFSymbols: Sendable {
   let sorted: [Symbol]
 
   static let ofThisExecutable: ELFSymbols? = {
-    let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+    let path =
+      (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
       ?? "/proc/self/exe"
     return ELFSymbols(path: path)
   }()

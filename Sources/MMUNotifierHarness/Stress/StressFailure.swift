@@ -134,7 +134,9 @@ public struct StressFailure: Sendable {
         ("points", .array(points.map { .string($0) })),
       ]
     }
-    if interruptedBy != 0 { fields.append(("stopped_by", .string(StressSignals.name(interruptedBy)))) }
+    if interruptedBy != 0 {
+      fields.append(("stopped_by", .string(StressSignals.name(interruptedBy))))
+    }
     return .object(fields)
   }
 }

@@ -67,7 +67,8 @@ public struct VariantPromises: Sendable, Equatable {
 
   /// Every promise in every class.
   public static let universal = VariantPromises(
-    held: Dictionary(uniqueKeysWithValues: StressClass.allCases.map { ($0, Set(Promise.allCases)) }),
+    held: Dictionary(
+      uniqueKeysWithValues: StressClass.allCases.map { ($0, Set(Promise.allCases)) }),
     line: "")
 
   public func holds(_ promise: Promise, in cls: StressClass) -> Bool {

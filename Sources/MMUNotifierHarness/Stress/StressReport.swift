@@ -210,7 +210,8 @@ public struct StressReport: Sendable {
     ]
     var rows = classes.map { r in
       [
-        r.cls.rawValue, r.waived.isEmpty ? "-" : "\(r.waived.count)", "\(r.invalidations)", "\(r.refusedStarts)",
+        r.cls.rawValue, r.waived.isEmpty ? "-" : "\(r.waived.count)", "\(r.invalidations)",
+        "\(r.refusedStarts)",
         "\(r.faults)", "\(r.registrations)", "\(r.unregistrations)", "\(r.puts)", "\(r.frees)",
         r.cls.hasIntervals ? "\(r.intervalInserts)/\(r.intervalRemoves)" : "-",
         "\(r.ledger.missingEnds)", "\(r.ledger.endsWithoutStart)", "\(r.ledger.duplicateEnds)",
