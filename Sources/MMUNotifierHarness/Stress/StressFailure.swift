@@ -88,8 +88,13 @@ public struct StressFailure: Sendable {
     case .hung:
       for line in blocked {
         let name = line.split(separator: ":", maxSplits: 1).first.map(String.init) ?? line
+        // How long it has sat at its point, as the hung-task report says it.
+        let ms = line.range(of: "(for ").flatMap { r in
+          Int(line[r.upperBound...].prefix { $0.isNumber })
+        }
         out.append(
-          "INFO: task \(name) blocked for more than \(StressReport.number(limit)) seconds.")
+          "INFO: task \(name) blocked for more than \(ms.map { String($0 / 1000) } ?? StressReport.number(limit)) seconds."
+        )
         out.append("  last point: \(line.dropFirst(name.count + 2))")
       }
       if points.isEmpty {
