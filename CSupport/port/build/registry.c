@@ -11,6 +11,7 @@ MMN_DECLARE_CORES(prefix_undo);
 MMN_DECLARE_CORES(itree_unwind);
 MMN_DECLARE_CORES(test_early_free);
 MMN_DECLARE_CORES(test_stuck_walk);
+MMN_DECLARE_CORES(test_null_end);
 
 const struct mmn_variant mmn_variants[] = {
 	MMN_VARIANT("original", original, "the v5.11 core as released: no end after a failed start", "v5.11 mm/mmu_notifier.c (blob 61ee40ed804e)", "-", ""),
@@ -23,5 +24,6 @@ const struct mmn_variant mmn_variants[] = {
 	MMN_VARIANT("itree-unwind", itree_unwind, "upstream-fix, plus: when the hlist fails after the interval tree succeeded, end the tree's half", "none (this project's proposal; builds on c2655835fd8c)", "-", "patches/0007-itree-unwind.patch"),
 	MMN_VARIANT("test-early-free", test_early_free, "mmu_notifier_put frees at once instead of after an SRCU grace period", "none (a deliberately broken variant that tests the harness)", "-", "patches/9001-test-early-free.patch"),
 	MMN_VARIANT("test-stuck-walk", test_stuck_walk, "a non-blockable end waits inside the SRCU read section for a wake-up nobody sends", "none (a deliberately broken variant that tests the harness)", "-", "patches/9002-test-stuck-walk.patch"),
+	MMN_VARIANT("test-null-end", test_null_end, "the end walk calls invalidate_range_end without checking that the subscription has one", "none (a deliberately broken variant that tests the harness)", "-", "patches/9003-test-null-end.patch"),
 };
 const unsigned int mmn_variant_count = sizeof(mmn_variants) / sizeof(mmn_variants[0]);

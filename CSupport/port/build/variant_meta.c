@@ -12,6 +12,7 @@ static const char *const mmn_variant_kinds[] = {
 	"variant",
 	"test",
 	"test",
+	"test",
 };
 
 static const char *const mmn_variant_promise_lines[] = {
@@ -23,6 +24,7 @@ static const char *const mmn_variant_promise_lines[] = {
 	"all in flaky-neighbour, itree-neighbour, failing-start-with-end; all except no-missing-end, no-hang in itree-then-hlist-failure",
 	"all in itree-neighbour; all except no-end-without-start, no-bug in flaky-neighbour, failing-start-with-end; all except no-end-without-start, no-bug, no-missing-end, no-hang in itree-then-hlist-failure",
 	"all in flaky-neighbour, itree-neighbour, itree-then-hlist-failure; all except no-end-without-start, no-warn in failing-start-with-end",
+	"",
 	"",
 	"",
 };

@@ -102,7 +102,9 @@ public struct CrashReport: Sendable {
       "  Call Trace:",
     ]
     out += callTrace.prefix(24).map { "   \($0)" }
-    if !logLines.isEmpty {
+    if logLines.isEmpty {
+      out.append("  last kernel-log lines: none (nothing logged yet, or no mm watched)")
+    } else {
       out.append("  last kernel-log lines:")
       out += logLines.map { "  \($0)" }
     }
