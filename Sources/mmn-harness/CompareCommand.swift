@@ -13,6 +13,8 @@ struct CompareCommand: ParsableCommand {
       every bounded wait are measured. The verdict is derived from those metrics only: \
       hung > BUG > lock cycle > double end > end without start > missing ends > WARN > \
       not reaped > paired. A hang is reported once its wait passes --hung-timeout-ms. \
+      Every cell runs in a child of the command: a cell that crashes gets the crash \
+      verdict (its report in --log) and the command exits 1 after printing the matrix. \
       The same seed prints the same bytes (text, markdown, JSON): timings stay out of the \
       verdicts and out of the JSON's metrics; --timings adds them to the JSON, --log adds \
       the kernel log with its timestamps.
@@ -108,6 +110,11 @@ struct CompareCommand: ParsableCommand {
     case "json": print(comparison.json(includeLog: log, includeTimings: timings).rendered())
     case "markdown": print(comparison.markdown(includeLog: log))
     default: print(comparison.text(includeLog: log))
+    }
+    // A cell whose child died broke the one promise every variant makes
+    // (it must not take the harness down); the matrix is printed first.
+    if comparison.rows.contains(where: { $0.results.contains { $0.verdict.kind == .crash } }) {
+      throw ExitCode(1)
     }
   }
 

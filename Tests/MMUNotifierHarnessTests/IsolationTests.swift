@@ -170,4 +170,21 @@ struct IsolationTests {
       (byVariant["test-stuck-walk"]?["metrics"] as? [String: Any])?["watchdog"] as? Int == 1)
     #expect(byVariant["upstream-fix"]?["verdict"] as? String == "paired")
   }
+
+  /// A compare cell whose child crashes is that cell's `crash SIGSEGV`,
+  /// with its report in the cell's log; the other cells keep their
+  /// verdicts; the command prints the matrix, then exits 1.
+  @Test func aCrashedCompareCellIsOneVerdict() throws {
+    let scratch = try Scratch()
+    let result = try HarnessCLI.run(
+      [
+        "compare", "--scenario", "oom-no-failure", "--variant", "test-null-end,original", "--log",
+      ], in: scratch.url, timeout: 60)
+    #expect(result.status == 1)
+    #expect(!result.killedBySignal)
+    let row = result.stdout.split(separator: "\n").first { $0.hasPrefix("oom-no-failure ") }
+    #expect(row?.contains("crash SIGSEGV") == true, "\(result.stdout)")
+    #expect(row?.contains("paired 6") == true, "\(result.stdout)")
+    #expect(result.stdout.contains("crash: SIGSEGV in 0x0 (called from mmn_"))
+  }
 }
