@@ -37,12 +37,20 @@ enum OptionParsing {
     try wrap { try RCUFlavor.named(raw) }
   }
 
-  /// `all` (every variant but the test ones) or a list; a test variant
-  /// runs only when named.
+  /// `all` (every variant but the test ones) or a list. Only bench takes a
+  /// list: it has no child per run, and timing a variant that is broken on
+  /// purpose measures nothing, so a test variant is refused there.
   static func variants(_ raw: String?) throws -> [Variant] {
     guard let raw, raw != "all" else { return Variant.all }
-    return try items(raw, "--variant", valid: ["all"] + Variant.all.map(\.id)).map { name in
-      try wrap { try Variant.named(name) }
+    let valid = ["all"] + Variant.all.map(\.id)
+    return try items(raw, "--variant", valid: valid).map { name in
+      let variant = try wrap { try Variant.named(name) }
+      guard !variant.isTest else {
+        throw ValidationError(
+          "--variant \(name) is a test variant (Kind: test), not timed; valid: \(valid.joined(separator: ", "))"
+        )
+      }
+      return variant
     }
   }
 

@@ -83,6 +83,9 @@ struct BadInputTests {
       Refusal(
         ["bench", "--flavor", ""],
         "--flavor '' has an empty item; valid: a comma-separated list of all, memb"),
+      Refusal(
+        ["bench", "--variant", "test-early-free"],
+        "--variant test-early-free is a test variant (Kind: test), not timed; valid: all, original"),
       // negative numbers get the valid range, not "Missing value"
       Refusal(
         ["compare", "--seed", "-1"], "--seed '-1' is not a number; valid: 0...18446744073709551615"),
