@@ -191,11 +191,15 @@ static void mmn_crash_handler(int sig, siginfo_t *info, void *uc)
 	size_t hlen = 0;
 	int n;
 
-	/* a second fault (in here, or on another thread) just dies */
+	/*
+	 * Another thread is already reporting (a use after free often faults
+	 * two readers at once): wait for it to end the process, so its report
+	 * is not cut short. A fault inside this handler, on this thread, is
+	 * taken with the signal blocked and kills the process at once.
+	 */
 	if (__atomic_exchange_n(&mmn_crash_entered, 1, __ATOMIC_ACQ_REL)) {
-		signal(sig, SIG_DFL);
-		raise(sig);
-		return;
+		for (;;)
+			pause();
 	}
 	mmn_crash_len = 0;
 	put_str("signal ");
@@ -263,7 +267,12 @@ static void mmn_crash_handler(int sig, siginfo_t *info, void *uc)
 		write_all(header, hlen);
 		write_all(mmn_crash_buf, mmn_crash_len);
 	}
-	/* SA_RESETHAND restored the default action: die by the signal */
+	/*
+	 * Die by the signal: blocked while this handler runs, it is delivered
+	 * with the default action as the handler returns (a fault would also
+	 * simply recur).
+	 */
+	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
@@ -285,7 +294,7 @@ void mmn_crash_install(int fd)
 	sigaltstack(&ss, NULL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = mmn_crash_handler;
-	sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_ONSTACK;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
 		sigaction(signals[i], &sa, NULL);
