@@ -13,15 +13,16 @@ struct StressCommand: ParsableCommand {
       Readers run random invalidations (the OOM reaper's non-blockable start, munmap's \
       blockable one, interval faults); writers register, unregister and put notifiers at \
       random. Each scenario class runs in its own mm. At the end every deferred free is \
-      waited for (srcu_barrier) and the run checks: nothing freed was reached (poison_seen), \
-      frees equal removals, and in every class the variant promises, zero ledger totals, \
-      WARNs, BUGs, hung waits, lock cycles and leaked active ranges, unless the variant's \
-      Promises: line waives them (docs/variants.md). Exit status 1 when a \
-      promise is broken. Every run is a re-executed child: a crash becomes a verdict \
-      (crash: SIGSEGV in <function>, with the seed and the last kernel-log lines), a run \
-      that outlives --seconds plus --watchdog-margin is ended and reported hung with each \
-      thread's last point, and SIGINT/SIGTERM print the partial report (exit 130/143). \
-      Classes: \(StressClass.allCases.map(\.rawValue).joined(separator: ", ")).
+      waited for (srcu_barrier) and each class is checked against the variant's promises: \
+      no use after free, no poison, no missing end, no end without start, no duplicate end, \
+      no hang, no WARN, no BUG, no lock cycle - all of them in every class unless the \
+      variant's Promises: line waives some (docs/variants.md) - and the harness's own \
+      accounting (frees equal removals). Exit status 1 when a promise is broken. Every run \
+      is a re-executed child: a crash becomes a verdict (crash: SIGSEGV in <function>, with \
+      the seed and the last kernel-log lines), a run that outlives --seconds plus \
+      --watchdog-margin is ended and reported hung with each thread's last point, and \
+      SIGINT/SIGTERM print the partial report (exit 130/143). docs/reliability.md says what \
+      each report means. Classes: \(StressClass.allCases.map(\.rawValue).joined(separator: ", ")).
       """)
 
   // Numbers are parsed unconditionally, so that "--seconds -1" is refused
