@@ -69,7 +69,7 @@ struct ExploreCommand: ParsableCommand {
     _ = try OptionParsing.oneOf(strategy, "--strategy", ["exhaustive", "pct"])
     let configurations =
       try config.map { raw in
-        try OptionParsing.nonEmptyList(raw, "--config").map { name in
+        try OptionParsing.items(raw, "--config", valid: ExploreCatalog.all.map(\.name)).map { name in
           try OptionParsing.wrap { try ExploreCatalog.named(name) }
         }
       } ?? ExploreCatalog.all
@@ -77,7 +77,7 @@ struct ExploreCommand: ParsableCommand {
       try variant.map { raw in
         raw == "all"
           ? Variant.all
-          : try OptionParsing.nonEmptyList(raw, "--variant").map { try OptionParsing.variant($0) }
+          : try OptionParsing.items(raw, "--variant", valid: ["all"] + Variant.all.map(\.id)).map { try OptionParsing.variant($0) }
       } ?? Variant.all
     let strategy: ExploreStrategy?
     if self.strategy == "pct" {
@@ -179,7 +179,7 @@ struct ExploreCommand: ParsableCommand {
   }
 
   func mergeReports(_ raw: String) throws {
-    let files = try OptionParsing.nonEmptyList(raw, "--merge")
+    let files = try OptionParsing.items(raw, "--merge", valid: ["FILE.json written by explore --format json"])
     var reports: [Data] = []
     for file in files {
       guard let data = FileManager.default.contents(atPath: file) else {

@@ -17,6 +17,11 @@ struct MMNHarness: ParsableCommand {
   /// Bad input gets one line on stderr and exit status 2; help goes to
   /// stdout with status 0. No usage dump, no stack trace.
   static func main() {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if let problem = repeatedOption(in: arguments) ?? unknownHelpTopic(in: arguments) {
+      FileHandle.standardError.write(Data("mmn-harness: error: \(problem)\n".utf8))
+      Foundation.exit(2)
+    }
     do {
       var command = try parseAsRoot()
       try command.run()
@@ -42,5 +47,39 @@ struct MMNHarness: ParsableCommand {
         !$0.trimmingCharacters(in: .whitespaces).isEmpty
       }).map(String.init) ?? "\(error)"
     return first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first
+  }
+
+  /// ArgumentParser keeps the last of a repeated option; the user meant
+  /// one of them, and silently running the other is worse than refusing.
+  /// (No option of this binary takes several values.)
+  static func repeatedOption(in arguments: [String]) -> String? {
+    var seen: Set<String> = []
+    for argument in arguments {
+      if argument == "--" { break }
+      guard argument.hasPrefix("--"), argument.count > 2 else { continue }
+      let name = String(argument.prefix { $0 != "=" })
+      if !seen.insert(name).inserted {
+        return "option \(name) is given twice; valid: each option at most once"
+      }
+    }
+    return nil
+  }
+
+  /// `help frobnicate` would print the root help and exit 0.
+  static func unknownHelpTopic(in arguments: [String]) -> String? {
+    guard arguments.first == "help", arguments.count > 1 else { return nil }
+    var names = CommandRegistry.names
+    var path = ["help"]
+    for word in arguments.dropFirst() {
+      guard !word.hasPrefix("-") else { return nil }
+      guard let children = names[word]?.children else {
+        let valid = names.keys.sorted().joined(separator: ", ")
+        return "unknown command '\(word)' for `\(path.joined(separator: " "))`; valid: \(valid)"
+      }
+      path.append(word)
+      guard !children.isEmpty else { return nil }
+      names = children
+    }
+    return nil
   }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MMUNotifierHarness
 
 /// Option values are parsed by the library so that every command refuses a
@@ -10,30 +11,47 @@ enum OptionParsing {
     }
   }
 
-  /// A comma-separated list in which every item names something.
-  static func nonEmptyList(_ raw: String, _ option: String) throws -> [String] {
-    let items = raw.split(separator: ",", omittingEmptySubsequences: false).map {
+  /// A comma-separated list that refuses an empty item (`a,,b`, `''`), so
+  /// a typo never silently selects less than was meant.
+  static func items(_ raw: String, _ option: String, valid: [String]) throws -> [String] {
+    let parts = raw.split(separator: ",", omittingEmptySubsequences: false).map {
       $0.trimmingCharacters(in: .whitespaces)
     }
-    guard !items.isEmpty, !items.contains(where: \.isEmpty) else {
-      throw ValidationError("\(option) '\(raw)' has an empty item; valid: NAME[,NAME...]")
+    if parts.contains(where: \.isEmpty) {
+      throw ValidationError(
+        "\(option) '\(raw)' has an empty item; valid: a comma-separated list of \(valid.joined(separator: ", "))"
+      )
     }
-    return items
+    return parts
   }
 
   static func flavors(_ raw: String?) throws -> [RCUFlavor] {
     guard let raw else { return RCUFlavor.allCases }
     if raw == "all" { return RCUFlavor.allCases }
-    return try list(raw).map { name in try wrap { try RCUFlavor.named(name) } }
+    return try items(raw, "--flavor", valid: ["all"] + RCUFlavor.allCases.map(\.rawValue)).map {
+      name in try wrap { try RCUFlavor.named(name) }
+    }
   }
 
   static func flavor(_ raw: String) throws -> RCUFlavor {
     try wrap { try RCUFlavor.named(raw) }
   }
 
+  /// `all` (every variant but the test ones) or a list. Only bench takes a
+  /// list: it has no child per run, and timing a variant that is broken on
+  /// purpose measures nothing, so a test variant is refused there.
   static func variants(_ raw: String?) throws -> [Variant] {
     guard let raw, raw != "all" else { return Variant.all }
-    return try list(raw).map { name in try wrap { try Variant.named(name) } }
+    let valid = ["all"] + Variant.all.map(\.id)
+    return try items(raw, "--variant", valid: valid).map { name in
+      let variant = try wrap { try Variant.named(name) }
+      guard !variant.isTest else {
+        throw ValidationError(
+          "--variant \(name) is a test variant (Kind: test), not timed; valid: \(valid.joined(separator: ", "))"
+        )
+      }
+      return variant
+    }
   }
 
   static func variant(_ raw: String) throws -> Variant {

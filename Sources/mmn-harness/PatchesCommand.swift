@@ -27,20 +27,32 @@ struct PatchesCommand: ParsableCommand {
         valueName: "dir"))
     var root: String?
 
-    func resolve() throws -> URL {
+    /// The checkout to act on: --root, or the first directory up from the
+    /// current one whose Package.swift names mmn-harness; never the tree
+    /// the binary was built from. `line` says which; the command prints it
+    /// first once it has something to print (bad input prints nothing).
+    func resolve() throws -> (url: URL, line: String) {
+      let url: URL
+      let how: String
       if let root {
-        let url = PatchesCommand.absoluteURL(root)
-        guard PatchesCommand.hasOriginalPort(url) else {
-          throw PatchesCommand.failure("--root \(root) has no CSupport/port/original/ directory")
+        url = PatchesCommand.absoluteURL(root)
+        how = "--root"
+      } else {
+        guard let located = RepositoryRoot.locate(from: nil) else {
+          throw PatchesCommand.failure(
+            "no mmn-harness checkout at or above \(FileManager.default.currentDirectoryPath); valid: run from inside a checkout or pass --root DIR"
+          )
         }
-        return url
+        url = located
+        how = "found from the current directory"
       }
-      guard let located = RepositoryRoot.locate(from: nil) else {
+      guard PatchesCommand.hasOriginalPort(url) else {
         throw PatchesCommand.failure(
-          "cannot find the mmn-harness checkout from \(FileManager.default.currentDirectoryPath); pass --root DIR"
-        )
+          root != nil
+            ? "--root \(root!) has no CSupport/port/original/ directory"
+            : "\(url.path) has no CSupport/port/original/ directory; pass --root DIR")
       }
-      return located
+      return (url, "root: \(url.path) (\(how))")
     }
   }
 
@@ -52,9 +64,10 @@ struct PatchesCommand: ParsableCommand {
 
     func run() throws {
       try PatchesCommand.reportingErrors {
-        let root = try location.resolve()
+        let (root, line) = try location.resolve()
         let variants = try PatchSet.list(root: root)
         let drifts = try PatchSet.verify(root: root)
+        print(line)
         for variant in variants {
           let own = drifts.filter { $0.variant == variant.variant }
           if own.isEmpty {
@@ -103,7 +116,7 @@ struct PatchesCommand: ParsableCommand {
 
     func run() throws {
       try PatchesCommand.reportingErrors {
-        let root = try location.resolve()
+        let (root, line) = try location.resolve()
         let application: PatchApplication
         switch (file, all) {
         case (let file?, false):
@@ -113,6 +126,7 @@ struct PatchesCommand: ParsableCommand {
         default:
           throw PatchesCommand.failure("give either a patch file or --all")
         }
+        print(line)
         for note in application.notes {
           print("note: \(note)")
         }
@@ -137,7 +151,10 @@ struct PatchesCommand: ParsableCommand {
 
     func run() throws {
       try PatchesCommand.reportingErrors {
-        for variant in try PatchSet.list(root: try location.resolve()) {
+        let (root, line) = try location.resolve()
+        let variants = try PatchSet.list(root: root)
+        print(line)
+        for variant in variants {
           print("\(variant.variant)  \(variant.source)  \(variant.summary)")
           print("    upstream: \(variant.upstream)  seed: \(variant.seed)")
           for note in variant.notes {

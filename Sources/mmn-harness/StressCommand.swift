@@ -13,10 +13,16 @@ struct StressCommand: ParsableCommand {
       Readers run random invalidations (the OOM reaper's non-blockable start, munmap's \
       blockable one, interval faults); writers register, unregister and put notifiers at \
       random. Each scenario class runs in its own mm. At the end every deferred free is \
-      waited for (srcu_barrier) and the run checks: nothing freed was reached (poison_seen), \
-      frees equal removals, and in every class the variant promises, zero ledger totals, \
-      WARNs, BUGs, hung waits, lock cycles and leaked active ranges. Exit status 1 when an \
-      invariant is broken. Classes: \(StressClass.allCases.map(\.rawValue).joined(separator: ", ")).
+      waited for (srcu_barrier) and each class is checked against the variant's promises: \
+      no use after free, no poison, no missing end, no end without start, no duplicate end, \
+      no hang, no WARN, no BUG, no lock cycle - all of them in every class unless the \
+      variant's Promises: line waives some (docs/variants.md) - and the harness's own \
+      accounting (frees equal removals). Exit status 1 when a promise is broken. Every run \
+      is a re-executed child: a crash becomes a verdict (crash: SIGSEGV in <function>, with \
+      the seed and the last kernel-log lines), a run that outlives --seconds plus \
+      --watchdog-margin is ended and reported hung with each thread's last point, and \
+      SIGINT/SIGTERM print the partial report (exit 130/143). docs/reliability.md says what \
+      each report means. Classes: \(StressClass.allCases.map(\.rawValue).joined(separator: ", ")).
       """)
 
   // Numbers are parsed unconditionally, so that "--seconds -1" is refused
@@ -42,10 +48,24 @@ struct StressCommand: ParsableCommand {
   var seed: String?
   @Option(
     name: .long,
-    help: "promised (the variant's promised classes; all if it promises none), all, or a list.")
+    help:
+      "promised (the classes in which the variant keeps every promise; all if there are none), all, or a list."
+  )
   var classes: String = "promised"
   @Option(name: .long, help: "text or json.")
   var format: String = "text"
+  @Option(
+    name: .customLong("watchdog-margin"), parsing: .unconditional,
+    help:
+      "Seconds the run may take beyond --seconds (teardown, grace periods) before the watchdog ends it and reports hung."
+  )
+  var watchdogMargin: Double = 30
+  /// The re-executed child: runs, writes its result to fd 3.
+  @Flag(name: .customLong("child"), help: .hidden)
+  var child = false
+  /// No child: a crash takes the process (for debugging the harness).
+  @Flag(name: .customLong("in-process"), help: .hidden)
+  var inProcess = false
 
   static let secondsRange = "more than 0, at most 86400"
 
@@ -64,6 +84,10 @@ struct StressCommand: ParsableCommand {
     _ = try OptionParsing.flavor(flavor)
     _ = try stressClasses(for: OptionParsing.variant(variant))
     _ = try OptionParsing.oneOf(format, "format", ["text", "json"])
+    guard watchdogMargin.isFinite, watchdogMargin >= 1, watchdogMargin <= 3600 else {
+      throw ValidationError(
+        "--watchdog-margin \(Self.shown(watchdogMargin)) is out of range; valid: 1...3600")
+    }
   }
 
   /// A number as the user would have typed it ("-1", not "-1.0").
@@ -85,7 +109,8 @@ struct StressCommand: ParsableCommand {
     case "promised": return StressEngine.defaultClasses(for: variant)
     case "all": return StressClass.allCases
     default:
-      let names = OptionParsing.list(classes)
+      let names = try OptionParsing.items(
+        classes, "--classes", valid: ["promised", "all"] + StressClass.allCases.map(\.rawValue))
       guard !names.isEmpty else {
         throw ValidationError(
           "--classes is empty; valid: promised, all, \(StressClass.allCases.map(\.rawValue).joined(separator: ", "))"
@@ -102,13 +127,73 @@ struct StressCommand: ParsableCommand {
 
   func run() throws {
     let variant = try OptionParsing.variant(variant)
-    let configuration = StressConfiguration(
+    var configuration = StressConfiguration(
       variant: variant, flavor: try OptionParsing.flavor(flavor), seconds: seconds,
       readers: readers, writers: writers, failRate: failRate,
       seed: try parsedSeed() ?? UInt64(Date().timeIntervalSince1970 * 1000),
       classes: try stressClasses(for: variant))
+    if child {
+      runChild(&configuration)
+    }
+    if inProcess {
+      let report = StressEngine.run(configuration)
+      print(format == "json" ? report.json.rendered() : report.text)
+      if report.stoppedBy != 0 { throw ExitCode(128 + report.stoppedBy) }
+      if !report.ok { throw ExitCode(1) }
+      return
+    }
+    try runIsolated(configuration)
+  }
+
+  /// The parent: prints the seed, runs the stress in a re-executed child,
+  /// and turns however the child ended into a verdict.
+  func runIsolated(_ c: StressConfiguration) throws {
+    let limit = seconds + watchdogMargin
+    FileHandle.standardError.write(
+      Data(
+        "mmn-harness stress: variant \(c.variant.id), flavour \(c.flavor), \(StressReport.number(seconds)) s, seed \(c.seed) (isolated child; watchdog at \(StressReport.number(limit)) s)\n"
+          .utf8))
+    var arguments = [
+      "stress", "--child", "--variant", c.variant.id, "--flavor", c.flavor.rawValue,
+      "--seconds", String(seconds), "--readers", String(readers), "--writers", String(writers),
+      "--fail-rate", String(failRate), "--seed", String(c.seed), "--format", format,
+    ]
+    arguments += ["--classes", c.classes.map(\.rawValue).joined(separator: ",")]
+    let outcome = ChildProcess.run(arguments: arguments, limit: limit) { tag, text in
+      if tag == "started" {
+        FileHandle.standardError.write(
+          Data(
+            "mmn-harness stress: running (child pid \(text)); SIGINT or SIGTERM stops it with a partial report\n"
+              .utf8))
+      }
+    }
+    if !outcome.stderr.isEmpty { FileHandle.standardError.write(Data(outcome.stderr.utf8)) }
+    let interrupted = outcome.interruptedBy
+    if let report = outcome.message("report"), case .exited(0) = outcome.end {
+      print(report)
+      let stopped = Int32(outcome.message("stopped") ?? "0") ?? 0
+      if interrupted != 0 || stopped != 0 {
+        throw ExitCode(128 + (stopped != 0 ? stopped : interrupted))
+      }
+      if outcome.message("ok") != "1" { throw ExitCode(1) }
+      return
+    }
+    let verdict = StressFailure(configuration: c, outcome: outcome, limit: limit)
+    print(format == "json" ? verdict.json.rendered() : verdict.text)
+    if interrupted != 0 { throw ExitCode(128 + interrupted) }
+    throw ExitCode(1)
+  }
+
+  /// The child: the run itself, its result on the channel (fd 3).
+  func runChild(_ configuration: inout StressConfiguration) -> Never {
+    let channel = ChildChannel(fd: 3)
+    configuration.crashWatchesLogs = true
+    ChildSide.prepare(channel: channel, watch: configuration.watch)
+    channel.send("started", String(getpid()))
     let report = StressEngine.run(configuration)
-    print(format == "json" ? report.json.rendered() : report.text)
-    if !report.ok { throw ExitCode(1) }
+    channel.send("ok", report.ok ? "1" : "0")
+    channel.send("stopped", String(report.stoppedBy))
+    channel.send("report", format == "json" ? report.json.rendered() : report.text)
+    Foundation.exit(0)
   }
 }

@@ -5,13 +5,23 @@ import MMUNotifierHarness
 struct VariantsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "variants",
-    abstract: "List the core variants (from patches/), one line each: id, idea, upstream reference."
+    abstract:
+      "List the core variants (from patches/), one line each: id, idea, upstream reference.",
+    discussion: """
+      Test variants (patch header `Kind: test`: deliberately broken, to test the harness) \
+      are listed only with --all; `--variant all` never includes them, naming one runs it.
+      """
   )
 
+  @Flag(name: .long, help: "Also list the test variants (Kind: test).")
+  var all = false
+
   func run() throws {
+    let variants = all ? Variant.everything : Variant.all
     print(
       TextTable.render(
-        header: ["variant", "summary", "upstream"],
-        rows: Variant.all.map { [$0.id, $0.summary, $0.upstream] }))
+        header: ["variant", "summary", "upstream"] + (all ? ["kind"] : []),
+        rows: variants.map { [$0.id, $0.summary, $0.upstream] + (all ? [$0.kind.rawValue] : []) }
+      ))
   }
 }

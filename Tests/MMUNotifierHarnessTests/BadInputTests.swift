@@ -27,6 +27,7 @@ struct BadInputTests {
     ["patches"], ["patches", "apply"], ["patches", "verify"], ["patches", "list"],
   ]
 
+  /// Test variants (Kind: test) run when named but are not offered.
   static let variants =
     "valid: original, all-ends-rfc, reject-multi, oom-always-end, upstream-fix, sorted-undo, prefix-undo, itree-unwind"
   static let flavours = "valid: memb, mb, qsbr, bp"
@@ -58,7 +59,57 @@ struct BadInputTests {
         ["stress", "--classes", "nope"],
         "unknown stress class 'nope'; valid: promised, all, flaky-neighbour, itree-neighbour, itree-then-hlist-failure, failing-start-with-end"
       ),
-      Refusal(["stress", "--classes", ","], "--classes is empty; valid: promised, all,"),
+      Refusal(["stress", "--classes", ","], "--classes ',' has an empty item; valid:"),
+      Refusal(
+        ["stress", "--classes", "flaky-neighbour,"],
+        "--classes 'flaky-neighbour,' has an empty item; valid: a comma-separated list of promised, all, flaky-neighbour"
+      ),
+      Refusal(
+        ["stress", "--watchdog-margin", "0"], "--watchdog-margin 0 is out of range; valid: 1...3600"
+      ),
+      Refusal(
+        ["stress", "--watchdog-margin", "-5"],
+        "--watchdog-margin -5 is out of range; valid: 1...3600"
+      ),
+      // empty list items (the issue: `compare --variant ''` printed an empty matrix)
+      Refusal(["compare", "--variant", ""], "--variant '' has an empty item; valid:"),
+      Refusal(
+        ["compare", "--variant", "original,,upstream-fix"],
+        "--variant 'original,,upstream-fix' has an empty item; valid: a comma-separated list of all, original"
+      ),
+      Refusal(["compare", "--scenario", ""], "--scenario '' has an empty item; valid:"),
+      Refusal(
+        ["compare", "--scenario", "arm-two-kvm,"], "--scenario 'arm-two-kvm,' has an empty item"),
+      Refusal(
+        ["bench", "--flavor", ""],
+        "--flavor '' has an empty item; valid: a comma-separated list of all, memb"),
+      Refusal(
+        ["bench", "--variant", "test-early-free"],
+        "--variant test-early-free is a test variant (Kind: test), not timed; valid: all, original"),
+      // negative numbers get the valid range, not "Missing value"
+      Refusal(
+        ["compare", "--seed", "-1"], "--seed '-1' is not a number; valid: 0...18446744073709551615"),
+      Refusal(["compare", "--jobs", "-2"], "--jobs -2 is out of range; valid: 1...256"),
+      Refusal(
+        ["compare", "--hung-timeout-ms", "-5"],
+        "--hung-timeout-ms -5 is out of range; valid: 10...60000"),
+      // a duplicated option is refused, not silently the last
+      Refusal(["stress", "--seconds", "1", "--seconds", "2"], "option --seconds is given twice"),
+      Refusal(["compare", "--seed", "1", "--seed=2"], "option --seed is given twice"),
+      Refusal(
+        ["bench", "--notifiers", "1", "--notifiers", "2"], "option --notifiers is given twice"),
+      // help for a command that does not exist
+      Refusal(
+        ["help", "frobnicate"],
+        "unknown command 'frobnicate' for `help`; valid: bench, compare, info, patches, run, scenarios, stress, variants"
+      ),
+      Refusal(
+        ["help", "patches", "frobnicate"],
+        "unknown command 'frobnicate' for `help patches`; valid: apply, list, verify"),
+      // patches from a directory that is no checkout: never the build's own tree
+      Refusal(["patches", "list"], "no mmn-harness checkout at or above"),
+      Refusal(["patches", "verify"], "no mmn-harness checkout at or above"),
+      Refusal(["patches", "apply", "--all"], "no mmn-harness checkout at or above"),
       Refusal(["stress", "--format", "xml"], "unknown format 'xml'; valid: text, json"),
       // run
       Refusal(["run", "--ranges", "0"], "--ranges 0 is out of range; valid: 1...1000000"),
@@ -178,6 +229,69 @@ struct BadInputTests {
       try Self.expectRefusal(result, says: says)
     }
     #expect(try repo.snapshot() == before)
+  }
+
+  /// A patch that is a symbolic link to a file outside patches/: refused
+  /// (apply would otherwise make the variant depend on a file the
+  /// checkout does not hold), nothing written.
+  @Test func symlinkOutOfPatchesIsRefused() throws {
+    let repo = try FakeCheckout()
+    let first = try repo.firstLineOfOriginal()
+    let outside = try Scratch()
+    let target = outside.url.appendingPathComponent("0099-bad.patch")
+    try Data(
+      (Self.header()
+        + Self.diff(
+          "CSupport/port/original/mmap.c", "CSupport/port/original/mmap.c", removing: first)).utf8
+    ).write(to: target)
+    try FileManager.default.createSymbolicLink(
+      at: repo.url.appendingPathComponent("patches/0099-bad.patch"), withDestinationURL: target)
+    let before = try repo.snapshot()
+    for arguments in [["patches", "apply", "--all"], ["patches", "verify"]] {
+      let result = try HarnessCLI.run(arguments + ["--root", repo.url.path], in: repo.url)
+      try Self.expectRefusal(result, says: "patches/0099-bad.patch is a symbolic link to")
+      #expect(result.stderr.contains("outside patches/"))
+    }
+    #expect(try repo.snapshot() == before)
+  }
+
+  /// Two patches with one number: refused, naming the one that has it.
+  @Test func patchNumberAlreadyTakenIsRefused() throws {
+    let repo = try FakeCheckout()
+    let first = try repo.firstLineOfOriginal()
+    for variant in ["one", "two"] {
+      try Data(
+        (Self.header(variant)
+          + Self.diff(
+            "CSupport/port/original/mmap.c", "CSupport/port/original/mmap.c", removing: first)).utf8
+      ).write(to: repo.url.appendingPathComponent("patches/0005-\(variant).patch"))
+    }
+    let before = try repo.snapshot()
+    let result = try HarnessCLI.run(
+      ["patches", "apply", "patches/0005-two.patch", "--root", repo.url.path], in: repo.url)
+    try Self.expectRefusal(
+      result,
+      says:
+        "patches/0005-two.patch: number 0005 is already taken by patches/0005-one.patch; valid: a number no other patch uses (next free: 0006)"
+    )
+    #expect(try repo.snapshot() == before)
+  }
+
+  /// The patch tools say which checkout they act on, found from the
+  /// current directory or given by --root.
+  @Test func patchesSayWhichRootTheyUse() throws {
+    let repo = try FakeCheckout()
+    let nested = repo.url.appendingPathComponent("patches")
+    let found = try HarnessCLI.run(["patches", "list"], in: nested)
+    #expect(found.status == 0, "\(found.stderr)")
+    let root = repo.url.resolvingSymlinksInPath().path
+    let firstLine = found.stdout.split(separator: "\n").first.map(String.init) ?? ""
+    #expect(
+      firstLine == "root: \(root) (found from the current directory)"
+        || firstLine == "root: \(repo.url.path) (found from the current directory)", "\(firstLine)")
+    let given = try HarnessCLI.run(["patches", "list", "--root", repo.url.path], in: nested)
+    #expect(given.status == 0, "\(given.stderr)")
+    #expect(given.stdout.hasPrefix("root: \(repo.url.path) (--root)\n"), "\(given.stdout)")
   }
 
   // MARK: checks

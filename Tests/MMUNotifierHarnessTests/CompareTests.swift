@@ -1,5 +1,7 @@
-import MMUNotifierHarness
+import Foundation
 import Testing
+
+@testable import MMUNotifierHarness
 
 /// A scenario keyed by its own targets, the way issue 4's per-KVM-version
 /// scenario is: results are not per core variant.
@@ -190,5 +192,49 @@ struct CompareTests {
     let md = c.markdown()
     #expect(md.contains("| `blockable-start-failure` | WARN 1 |"))
     #expect(!c.markdown().contains("cut here"), "the log only on request")
+  }
+
+  /// Same seed, same bytes: text and JSON of two runs of the built binary
+  /// are identical; the timings are named in the JSON, not printed.
+  @Test func sameSeedGivesTheSameBytes() throws {
+    let scratch = try Scratch()
+    for format in ["text", "json", "markdown"] {
+      let a = try HarnessCLI.run(["compare", "--seed", "1", "--format", format], in: scratch.url)
+      let b = try HarnessCLI.run(["compare", "--seed", "1", "--format", format], in: scratch.url)
+      #expect(a.status == 0 && b.status == 0, "\(a.stderr)\(b.stderr)")
+      #expect(a.stdout == b.stdout, "compare --seed 1 --format \(format) differs between runs")
+      #expect(!a.stdout.isEmpty)
+    }
+    let json = try HarnessCLI.run(
+      ["compare", "--seed", "1", "--format", "json", "--scenario", "kvm-memslot-lock"],
+      in: scratch.url)
+    #expect(json.stdout.contains("\"timings_omitted\""))
+    #expect(!json.stdout.contains("\"memslot_wait_us_max\": "), "a timing among the metrics")
+    let timed = try HarnessCLI.run(
+      [
+        "compare", "--seed", "1", "--format", "json", "--scenario", "kvm-memslot-lock", "--timings",
+      ], in: scratch.url)
+    #expect(timed.stdout.contains("\"timings\": {"))
+    #expect(timed.stdout.contains("\"memslot_wait_us_max\": "))
+  }
+
+  /// An isolated cell's crash is its own verdict, worst of all; a cell's
+  /// result crosses the pipe unchanged.
+  @Test func aCrashedCellIsTheWorstVerdictAndCellsRoundTrip() throws {
+    var m = ScenarioMetrics()
+    m.hung = true
+    m.extra = [.int("crash_signal", 11)]
+    #expect(Verdict(m).cell == "crash SIGSEGV")
+    m.extra = [.int("crash_signal", 0), .int("exit_status", 3)]
+    #expect(Verdict(m).cell == "crash exit 3")
+
+    let original = compare(
+      [try ScenarioCatalog.named("blockable-start-failure")], selection: ["original"]
+    ).rows[0].results[0]
+    let data = try JSONEncoder().encode(CellWire(original))
+    let back = try JSONDecoder().decode(CellWire.self, from: data).result
+    #expect(back.metrics == original.metrics)
+    #expect(back.log == original.log)
+    #expect(back.verdict == original.verdict)
   }
 }

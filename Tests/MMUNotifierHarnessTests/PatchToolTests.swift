@@ -637,4 +637,54 @@ struct PatchToolTests {
           == root.standardizedFileURL.path)
     }
   }
+
+  // MARK: - Promises: and Kind:
+
+  @Test func refusesAnUnreadablePromisesLine() throws {
+    for line in [
+      "no-such-promise", "all in no-such-class", "all;;no-poison", "no-poison,", "all except",
+    ] {
+      try Self.expectRefusal(
+        .invalidHeader,
+        badPatch: Self.patch(
+          variant: "bad", summary: "a test variant\nPromises: \(line)", diff: Self.multiHunkDiff))
+    }
+  }
+
+  @Test func refusesAnUnknownKind() throws {
+    try Self.expectRefusal(
+      .invalidHeader,
+      badPatch: Self.patch(
+        variant: "bad", summary: "a test variant\nKind: experimental", diff: Self.multiHunkDiff))
+  }
+
+  /// What the header says reaches the binary through variant_meta.c, in
+  /// registry order (the original first, with its fixed line).
+  @Test func promisesAndKindReachTheGeneratedMetadata() throws {
+    try Self.withFakeRepository { root in
+      try Self.write(
+        Self.patch(
+          variant: "good",
+          summary: "a test variant\nPromises: all in flaky-neighbour; no-poison\nKind: test",
+          diff: Self.multiHunkDiff), to: "patches/0001-good.patch", in: root)
+      let result = try PatchSet.applyAll(root: root)
+      #expect(result.written.contains("CSupport/port/build/variant_meta.c"))
+      let meta = try Self.read("CSupport/port/build/variant_meta.c", in: root)
+      #expect(meta.contains("\t\"variant\",\n\t\"test\",\n};"), "\(meta)")
+      #expect(
+        meta.contains(
+          "\t\"no-use-after-free, no-poison\",\n\t\"all in flaky-neighbour; no-poison\",\n};"),
+        "\(meta)")
+      #expect(try PatchSet.verify(root: root).isEmpty)
+    }
+  }
+
+  /// No fallback to the tree the binary was built from.
+  @Test func locatesNoRootOutsideACheckout() throws {
+    let outside = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "mmn-no-checkout-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: outside) }
+    #expect(RepositoryRoot.locate(from: outside) == nil)
+  }
 }

@@ -109,4 +109,75 @@ struct StressTests {
       (1...100).map { StressRandom.decision(seed: 9, n: $0, probability: 0.3) }
         == (1...100).map { StressRandom.decision(seed: 9, n: $0, probability: 0.3) })
   }
+
+  // MARK: promises
+
+  /// The `Promises:` grammar: clauses add up, `except` takes away inside
+  /// its clause, no `in` means every class.
+  @Test func promisesLineGrammar() throws {
+    let p = try VariantPromises.parse(
+      "no-poison; all in flaky-neighbour; all except no-warn, no-bug in failing-start-with-end")
+    #expect(p.holds(.noPoison, in: .itreeNeighbour))
+    #expect(!p.holds(.noMissingEnd, in: .itreeNeighbour))
+    #expect(Set(Promise.allCases).isSubset(of: p.held[.flakyNeighbour] ?? []))
+    #expect(p.holds(.noEndWithoutStart, in: .failingStartWithEnd))
+    #expect(
+      !p.holds(.noWarn, in: .failingStartWithEnd) && !p.holds(.noBug, in: .failingStartWithEnd))
+    #expect(try VariantPromises.parse("") == .universal)
+    let pairing = try VariantPromises.parse("pairing in itree-neighbour")
+    #expect(pairing.held[.itreeNeighbour] == Set(Promise.pairing))
+    #expect(pairing.pairingClasses == [.itreeNeighbour])
+    for bad in ["nope", "all in nope", "all;", ", no-poison", "all except nope"] {
+      #expect(throws: HarnessInputError.self) { try VariantPromises.parse(bad) }
+    }
+  }
+
+  /// A variant without a Promises: line is held to every promise in every
+  /// class; the shipped ones are held to what their headers say.
+  @Test func promisesComeFromThePatchHeaders() throws {
+    let earlyFree = StressPromise.of(try Variant.named("test-early-free"))
+    #expect(earlyFree.promises == .universal)
+    let upstream = StressPromise.of(try Variant.named("upstream-fix"))
+    #expect(upstream.basis.hasPrefix("patches/0004-upstream-fix.patch: Promises: "))
+    #expect(upstream.promises.holds(.noMissingEnd, in: .flakyNeighbour))
+    #expect(!upstream.promises.holds(.noEndWithoutStart, in: .failingStartWithEnd))
+    #expect(upstream.promises.holds(.noUseAfterFree, in: .failingStartWithEnd))
+    for variant in Variant.everything {
+      let p = StressPromise.of(variant)
+      for cls in StressClass.allCases {
+        #expect(p.promises.holds(.noUseAfterFree, in: cls), "\(variant) waives use after free")
+        #expect(p.promises.holds(.noPoison, in: cls), "\(variant) waives poison")
+      }
+    }
+  }
+
+  /// Test variants (Kind: test) are never part of `all`, but run when named.
+  @Test func testVariantsAreHiddenFromAll() throws {
+    let tests = Variant.everything.filter(\.isTest).map(\.id)
+    #expect(tests.contains("test-early-free") && tests.contains("test-stuck-walk"))
+    #expect(!Variant.all.contains { $0.isTest })
+    #expect(try Variant.named("test-early-free").isTest)
+    #expect(Comparison.targets(of: ScenarioCatalog.all[0], selection: nil) == Variant.all.map(\.id))
+  }
+
+  /// Every shipped variant keeps the promises its header makes, in every
+  /// class, on a short run: the Promises: lines are honest.
+  @Test(arguments: Variant.all.map(\.id))
+  func shippedVariantsKeepTheirPromises(variant: String) {
+    var c = Self.configuration(variant, .memb, classes: StressClass.allCases)
+    c.seconds = 1
+    let report = StressEngine.run(c)
+    #expect(report.ok, "\(variant): \(report.broken)")
+  }
+
+  /// A class result names the broken promise beside each finding.
+  @Test func brokenFindingsNameThePromise() {
+    var c = Self.configuration("original", .memb, classes: [.flakyNeighbour])
+    c.promise = StressPromise(
+      variant: "original", promises: .universal, basis: "held to everything")
+    let report = StressEngine.run(c)
+    #expect(!report.ok)
+    #expect(report.broken.contains { $0.hasSuffix("(no-missing-end)") })
+    #expect(report.text.contains("verdict: FAILED: promise broken: no-missing-end"))
+  }
 }

@@ -10,6 +10,9 @@ MMN_DECLARE_CORES(sorted_undo);
 MMN_DECLARE_CORES(prefix_undo);
 MMN_DECLARE_CORES(itree_unwind);
 MMN_DECLARE_CORES(interval_remove_fix);
+MMN_DECLARE_CORES(test_early_free);
+MMN_DECLARE_CORES(test_stuck_walk);
+MMN_DECLARE_CORES(test_null_end);
 MMN_DECLARE_CORES(test_unregister_no_sync);
 MMN_DECLARE_CORES(test_double_end);
 
@@ -23,6 +26,9 @@ const struct mmn_variant mmn_variants[] = {
 	MMN_VARIANT("prefix-undo", prefix_undo, "stop at the first failure, count the started subscriptions, then end that many from the current head", "none (the naive undo rejected in <20190724152858.GB28493@ziepe.ca> and <20190807191627.GA3008@ziepe.ca>)", "002_2e4371b40a893f76.txt", "patches/0006-prefix-undo.patch"),
 	MMN_VARIANT("itree-unwind", itree_unwind, "upstream-fix, plus: when the hlist fails after the interval tree succeeded, end the tree's half", "none (this project's proposal; builds on c2655835fd8c)", "-", "patches/0007-itree-unwind.patch"),
 	MMN_VARIANT("interval-remove-fix", interval_remove_fix, "mmu_interval_notifier_remove's wait reads invalidate_seq under subscriptions->lock, so it cannot return while mn_itree_inv_end still unlinks its deferred entry", "319561669a59 (\"mm/mmu_notifier.c: fix race in mmu_interval_notifier_remove()\", mainline v5.18; <20220420043734.476348-1-apopple@nvidia.com>; Fixes: 99cb252f5e68)", "-", "patches/0008-interval-remove-fix.patch"),
+	MMN_VARIANT("test-early-free", test_early_free, "mmu_notifier_put frees at once instead of after an SRCU grace period", "none (a deliberately broken variant that tests the harness)", "-", "patches/9001-test-early-free.patch"),
+	MMN_VARIANT("test-stuck-walk", test_stuck_walk, "a non-blockable end waits inside the SRCU read section for a wake-up nobody sends", "none (a deliberately broken variant that tests the harness)", "-", "patches/9002-test-stuck-walk.patch"),
+	MMN_VARIANT("test-null-end", test_null_end, "the end walk calls invalidate_range_end without checking that the subscription has one", "none (a deliberately broken variant that tests the harness)", "-", "patches/9003-test-null-end.patch"),
 	MMN_VARIANT("test-unregister-no-sync", test_unregister_no_sync, "mmu_notifier_unregister returns without waiting for a grace period, so its caller frees a subscription readers may still stand on", "none (a test variant: it breaks one promise on purpose, to show the harness catches it)", "-", "patches/9101-test-unregister-no-sync.patch"),
 	MMN_VARIANT("test-double-end", test_double_end, "the end walk calls every invalidate_range_end twice", "none (a test variant: it breaks one promise on purpose, to show the harness catches it)", "-", "patches/9102-test-double-end.patch"),
 };

@@ -217,7 +217,7 @@ final class BenchGroup {
       spacers.append(spacer)
       let k = unit.key
       unit.list = try BenchList(
-        variant: Variant.compiled[Int(k.variant)], flavor: flavor, notifiers: notifiers, path: k.path,
+        variant: Variant.everything[Int(k.variant)], flavor: flavor, notifiers: notifiers, path: k.path,
         driver: k.driver, ledger: k.ledger)
     }
     for (driver, floor) in floorUnits {
@@ -318,7 +318,7 @@ final class BenchGroup {
     var rows: [BenchRow] = []
     for unit in units where unit.role == .cell && unit.reported {
       let k = unit.key
-      let variant = Variant.compiled[Int(k.variant)]
+      let variant = Variant.everything[Int(k.variant)]
       let floor: Unit? =
         k.path == .success ? floorUnits[k.driver] : nil
       let original: Unit? =

@@ -13,8 +13,9 @@ public struct Comparison: Sendable {
   public let context: ScenarioContext
   public let rows: [Row]
 
-  /// The names `--variant` accepts: every core variant, and every target a
-  /// scenario keys its own results by (such as a KVM version).
+  /// The names `--variant` offers: every core variant, and every target a
+  /// scenario keys its own results by (such as a KVM version). A test
+  /// variant is accepted too when named, but not offered.
   public static func validTargetNames(_ scenarios: [any Scenario] = ScenarioCatalog.all)
     -> [String]
   {
@@ -30,7 +31,8 @@ public struct Comparison: Sendable {
     throws(HarnessInputError)
   {
     let valid = validTargetNames(scenarios)
-    if let bad = selection.first(where: { !valid.contains($0) }) {
+    let accepted = valid + Variant.everything.filter(\.isTest).map(\.id)
+    if let bad = selection.first(where: { !accepted.contains($0) }) {
       throw HarnessInputError.unknown(kind: "variant", name: bad, valid: valid)
     }
   }
@@ -40,9 +42,9 @@ public struct Comparison: Sendable {
   /// its own targets runs the ones the selection names, or all of them if
   /// it names none (a core-variant filter does not apply to it).
   public static func targets(of scenario: any Scenario, selection: [String]?) -> [String] {
-    let variantIDs = Variant.all.map(\.id)
     guard let own = scenario.targets else {
-      guard let selection else { return variantIDs }
+      guard let selection else { return Variant.all.map(\.id) }
+      let variantIDs = Variant.everything.map(\.id)
       return selection.filter { variantIDs.contains($0) }
     }
     let named = selection?.filter { own.contains($0) } ?? []
@@ -53,8 +55,19 @@ public struct Comparison: Sendable {
   /// the selection is left out), each on its own OS thread
   /// (cells share nothing but the flavour's SRCU domain, as separate mms
   /// do in the kernel). Returns once every run has returned.
+  /// How one cell is run: in this process by default; the command runs
+  /// each in a child (`CellIsolation`) so a crash is that cell's verdict.
+  public typealias CellRunner =
+    @Sendable (_ scenario: any Scenario, _ target: String, _ context: ScenarioContext) ->
+    ScenarioResult
+
+  public static let inProcess: CellRunner = { scenario, target, context in
+    scenario.run(target: target, context: context)
+  }
+
   public static func run(
-    scenarios: [any Scenario], selection: [String]?, context: ScenarioContext, jobs: Int = 8
+    scenarios: [any Scenario], selection: [String]?, context: ScenarioContext, jobs: Int = 8,
+    runner: @escaping CellRunner = inProcess
   ) -> Comparison {
     let cells: [(row: Int, target: String)] = scenarios.enumerated().flatMap { row, scenario in
       targets(of: scenario, selection: selection).map { (row, $0) }
@@ -67,7 +80,7 @@ public struct Comparison: Sendable {
           let i = next.add(1, ordering: .relaxed).oldValue
           guard i < cells.count else { return }
           let cell = cells[i]
-          let result = scenarios[cell.row].run(target: cell.target, context: context)
+          let result = runner(scenarios[cell.row], cell.target, context)
           results.withLock { $0[i] = result }
         }
       }
@@ -79,7 +92,7 @@ public struct Comparison: Sendable {
       if let r = done[i] { perRow[cell.row].append(r) }
     }
     let variants =
-      selection.map { sel in sel.compactMap { id in Variant.all.first { $0.id == id } } }
+      selection.map { sel in sel.compactMap { id in Variant.everything.first { $0.id == id } } }
       ?? Variant.all
     return Comparison(
       variants: variants, context: context,

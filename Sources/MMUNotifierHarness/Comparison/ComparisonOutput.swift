@@ -119,7 +119,7 @@ extension Comparison {
   /// `{"variants":[{"id","summary","upstream"}],"scenarios":[{"id","seed",
   /// "claim","results":[{"variant","verdict","metrics":{...}}]}]}`; with
   /// `includeLog`, each result also carries its `log` lines.
-  public func json(includeLog: Bool = false) -> JSONValue {
+  public func json(includeLog: Bool = false, includeTimings: Bool = false) -> JSONValue {
     .object([
       (
         "variants",
@@ -138,30 +138,57 @@ extension Comparison {
             .object([
               ("id", .string(row.scenario.id)), ("seed", .string(row.scenario.origin)),
               ("claim", .string(row.scenario.claim)),
-              ("results", .array(row.results.map { Self.json($0, includeLog: includeLog) })),
+              (
+                "results",
+                .array(
+                  row.results.map {
+                    Self.json($0, includeLog: includeLog, includeTimings: includeTimings)
+                  })
+              ),
             ])
           })
       ),
     ])
   }
 
-  static func json(_ r: ScenarioResult, includeLog: Bool) -> JSONValue {
+  /// Metrics whose values are timings, or counts of what ran while a
+  /// timed wait lasted: they differ from run to run with the same seed, so
+  /// `metrics` leaves them out and `timings` carries them (`--timings`).
+  /// Today only the memslot starvation run measures such things.
+  public static func timingMetricNames(_ metrics: ScenarioMetrics) -> Set<String> {
+    let names = metrics.all.map(\.name)
+    var timings = Set(names.filter { $0.contains("_us") || $0 == "concurrent_invalidations" })
+    if names.contains("concurrent_invalidations") {
+      // the invalidations that ran during the timed updates
+      timings.formUnion(["starts", "starts_failed", "ends"])
+    }
+    return timings
+  }
+
+  static func json(_ r: ScenarioResult, includeLog: Bool, includeTimings: Bool = false)
+    -> JSONValue
+  {
+    let timing = timingMetricNames(r.metrics)
+    func value(_ m: Metric) -> (String, JSONValue) {
+      switch m.value {
+      case .int(let v): (m.name, .int(v))
+      case .bool(let b): (m.name, .bool(b))
+      }
+    }
     var fields: [(String, JSONValue)] = [
       ("variant", .string(r.target)), ("verdict", .string(r.verdict.kind.rawValue)),
-      (
-        "metrics",
-        .object(
-          r.metrics.all.map { m in
-            switch m.value {
-            case .int(let v): (m.name, .int(v))
-            case .bool(let b): (m.name, .bool(b))
-            }
-          })
-      ),
+      ("metrics", .object(r.metrics.all.filter { !timing.contains($0.name) }.map(value))),
     ]
     // a bounded wait expired: say which metrics were read in that state
     if r.metrics.tainted {
       fields.append(("tainted_metrics", .array(r.metrics.taintedMetricNames.map { .string($0) })))
+    }
+    let timed = r.metrics.all.filter { timing.contains($0.name) }
+    if !timed.isEmpty {
+      fields.append(
+        includeTimings
+          ? ("timings", .object(timed.map(value)))
+          : ("timings_omitted", .array(timed.map { .string($0.name) })))
     }
     if includeLog { fields.append(("log", .array(r.log.map { .string($0.kernelForm) }))) }
     return .object(fields)

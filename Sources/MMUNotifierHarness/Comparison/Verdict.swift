@@ -2,8 +2,10 @@
 /// so a variant that misbehaves changes its verdict.
 ///
 /// The first rule that holds wins (the worst outcome first):
-/// 0. `use after free`: a freed subscription or interval was reached
-///    (KASAN-style report; the number counts the reports and repeats).
+/// 0. `crash`: the cell's child died by a signal (the number names it) or
+///    exited without a result; only an isolated cell can report it.
+/// 0. `use after free` (after `crash`): a freed subscription or interval
+///    was reached (KASAN-style report; the number counts the reports).
 /// 1. `hung`: a wait that can hang in the kernel passed its deadline.
 ///    `deadlock`: the forced interleaving deadlocked (with the pseudo-lock
 ///    made a real lock) — the number is the lock cycles lockdep predicted.
@@ -22,14 +24,17 @@
 ///    start: the core refused on their behalf (Michal Hocko's objection to
 ///    the 2019 stopgap).
 /// 11. `starvable`: clean, but a memslot update waited behind continuous
-///    invalidations (the cost seed 004 accepts); the number is the longest
-///    wait measured, in microseconds.
+///    invalidations (the cost seed 004 accepts); the number is how many
+///    updates were timed. The waits themselves are timings, so they stay
+///    out of the verdict (same seed, same bytes) and appear in the JSON
+///    under `timings` with `--timings`.
 /// 12. `paired`: every successful start got exactly one end (or a release).
 ///
 /// A tainted run (a bounded wait expired) is `hung` by rule 1; its other
 /// metrics are labelled tainted (`ScenarioMetrics.taintedMetricNames`).
 public struct Verdict: Sendable, Equatable, CustomStringConvertible {
   public enum Kind: String, Sendable, CaseIterable {
+    case crash
     case useAfterFree = "use after free"
     case hung
     case deadlock
@@ -56,6 +61,7 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
     /// What the number printed beside it counts.
     public var numberMeaning: String {
       switch self {
+      case .crash: "the cell's child died by this signal (its report is in --log)"
       case .useAfterFree: "KASAN use-after-free reports"
       case .hung: "waits that expired (hung-task records)"
       case .deadlock: "lock cycles lockdep predicted for the deadlock"
@@ -68,7 +74,7 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
       case .mightSleep: "might_sleep splats (sleeping in a non-blocking section)"
       case .warn: "WARN_ONs fired"
       case .notReaped: "reaped VMAs / VMAs"
-      case .starvable: "longest memslot-update wait, microseconds"
+      case .starvable: "memslot updates timed behind invalidations (waits: --timings)"
       case .paired: "ends, each paired with its start"
       }
     }
@@ -84,7 +90,10 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
   public init(_ m: ScenarioMetrics) {
     counterfactual = m["counterfactual"] == 1
     let oomGaveUp = m["oom_reaped"] == 0
-    if m.useAfterFree > 0 {
+    if let sig = m["crash_signal"] {
+      let status = m["exit_status"].map { "exit \($0)" } ?? "no report"
+      (kind, number) = (.crash, sig == 0 ? status : StressSignals.name(Int32(sig)))
+    } else if m.useAfterFree > 0 {
       (kind, number) = (.useAfterFree, String(m.useAfterFree))
     } else if m.hung {
       (kind, number) = (.hung, String(max(m.hungWaits, 1)))
@@ -109,7 +118,7 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
     } else if oomGaveUp && m.startsFailed == 0 {
       (kind, number) = (.notReaped, "\(m["reaped_vmas"] ?? 0)/\(m["total_vmas"] ?? 0)")
     } else if let wait = m["memslot_wait_us_max"], wait > 0 {
-      (kind, number) = (.starvable, "\(wait)us")
+      (kind, number) = (.starvable, String(m["memslot_updates"] ?? 0))
     } else {
       (kind, number) = (.paired, String(m.ends))
     }

@@ -10,34 +10,37 @@ public struct Variant: Sendable, Hashable, CustomStringConvertible {
   public let upstream: String
   public let seed: String
   public let patch: String
+  /// The patch header's `Promises:` value ("" when it has none).
+  public let promises: String
+  /// `Kind: test` variants test the harness; `all` leaves them out.
+  public let kind: VariantKind
 
   public var description: String { id }
+  public var isTest: Bool { kind == .test }
 
-  /// Every variant compiled into this binary, `original` first, the
-  /// test variants (`test-…`, made to break one promise each) included.
-  public static let compiled: [Variant] = (0..<mmn_variants_count()).map { i in
+  /// Every variant compiled into this binary, `original` first, test
+  /// variants included.
+  public static let everything: [Variant] = (0..<mmn_variants_count()).map { i in
     Variant(
       index: i,
       id: String(cString: mmn_variant_id(i)),
       summary: String(cString: mmn_variant_summary(i)),
       upstream: String(cString: mmn_variant_upstream(i)),
       seed: String(cString: mmn_variant_seed(i)),
-      patch: String(cString: mmn_variant_patch(i)))
+      patch: String(cString: mmn_variant_patch(i)),
+      promises: String(cString: mmn_variant_promises(i)),
+      kind: VariantKind(rawValue: String(cString: mmn_variant_kind(i))) ?? .variant)
   }
 
-  /// What `all` means everywhere: every variant but the test variants.
-  public static let all: [Variant] = compiled.filter { !$0.isTest }
-
-  /// A variant whose id starts with `test-` exists to check the checkers
-  /// (a use after free, a double end): run only when named.
-  public var isTest: Bool { id.hasPrefix("test-") }
+  /// What `all` means: every variant but the test ones.
+  public static let all: [Variant] = everything.filter { !$0.isTest }
 
   public static var original: Variant { all[0] }
 
   /// Looks a variant up by id, or throws an error that lists the valid ones.
   public static func named(_ id: String) throws(HarnessInputError) -> Variant {
-    guard let v = compiled.first(where: { $0.id == id }) else {
-      throw HarnessInputError.unknown(kind: "variant", name: id, valid: compiled.map(\.id))
+    guard let v = everything.first(where: { $0.id == id }) else {
+      throw HarnessInputError.unknown(kind: "variant", name: id, valid: all.map(\.id))
     }
     return v
   }

@@ -4,6 +4,8 @@
 //     Upstream: 1234567890ab ("mm/mmu_notifier: …")
 //     Seed: upstream-fix.seed
 //     Summary: end every range whose start succeeded
+//     Promises: no-use-after-free, no-poison; pairing in flaky-neighbour
+//     Kind: test
 //
 //     Free text: why the fix, what it changes, links. Anything goes here.
 //
@@ -15,6 +17,12 @@
 // headers); unknown keys are allowed and ignored, repeated keys are refused.
 // Values are trimmed and may not contain control characters (a "\r" there
 // almost always means CRLF line endings, which would also break the diff).
+//
+// Two keys are optional and read by the harness (docs/variants.md):
+// `Promises:` narrows what stress holds the variant to (without it: every
+// universal promise in every class; grammar in `VariantPromises`), and
+// `Kind: test` marks a variant that exists to test the harness itself
+// (left out of `--variant all` and of listings unless named or `--all`).
 
 /// The required metadata of one variant patch.
 struct PatchHeader: Sendable, Equatable {
@@ -22,6 +30,10 @@ struct PatchHeader: Sendable, Equatable {
   var upstream: String
   var seed: String
   var summary: String
+  /// The `Promises:` value as written, or "" when the header has none
+  /// (then every universal promise holds in every class).
+  var promises: String = ""
+  var kind: VariantKind = .variant
 
   static let requiredKeys = ["Variant", "Upstream", "Seed", "Summary"]
 
@@ -73,9 +85,26 @@ struct PatchHeader: Sendable, Equatable {
       return entry.value
     }
 
-    let header = PatchHeader(
+    var header = PatchHeader(
       variant: try required("Variant"), upstream: try required("Upstream"),
       seed: try required("Seed"), summary: try required("Summary"))
+    if let entry = values["promises"] {
+      do {
+        _ = try VariantPromises.parse(entry.value)
+      } catch {
+        throw PatchError(.invalidHeader, "\(source):\(entry.line): Promises: \(error.description)")
+      }
+      header.promises = entry.value
+    }
+    if let entry = values["kind"] {
+      guard let kind = VariantKind(rawValue: entry.value) else {
+        throw PatchError(
+          .invalidHeader,
+          "\(source):\(entry.line): Kind `\(entry.value)` is unknown; valid: \(VariantKind.allCases.map(\.rawValue).joined(separator: ", "))"
+        )
+      }
+      header.kind = kind
+    }
     if let problem = VariantIdentifier.problem(with: header.variant) {
       let line = values["variant"].map { ":\($0.line)" } ?? ""
       throw PatchError(.invalidHeader, "\(source)\(line): Variant `\(header.variant)` \(problem)")

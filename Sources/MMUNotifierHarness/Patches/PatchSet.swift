@@ -148,14 +148,48 @@ public enum PatchSet {
     let directory = root.appendingPathComponent(PortLayout.patchesDirectory)
     guard directoryExists(directory) else { return [:] }
     var files: [String: [UInt8]] = [:]
+    var byNumber: [Substring: String] = [:]
+    let inside = canonical(directory).path + "/"
+    let allNumbers = try directoryEntries(directory).map { $0.prefix(while: { $0 != "-" }) }
     for name in try directoryEntries(directory)
     where name.hasSuffix(".patch") && !name.hasPrefix(".") {
       let url = directory.appendingPathComponent(name)
       guard !directoryExists(url) else { continue }
       let path = "\(PortLayout.patchesDirectory)/\(name)"
+      // What is applied must be what the checkout holds: a link to a file
+      // elsewhere would make the variant depend on something outside it.
+      if entryType(url) == .typeSymbolicLink {
+        let target = canonical(url).path
+        guard target.hasPrefix(inside) else {
+          throw PatchError(
+            .patchOutsidePatchesDirectory,
+            "\(path) is a symbolic link to \(target), outside patches/; valid: a regular file in patches/ (copy it in)"
+          )
+        }
+      }
+      // NNNN orders the registry; two patches with one number would order
+      // by the rest of the name, which nobody chose.
+      let number = name.prefix(while: { $0 != "-" })
+      if number.count == 4, number.allSatisfy({ $0.isASCII && $0.isNumber }) {
+        if let other = byNumber[number] {
+          throw PatchError(
+            .invalidFileName,
+            "\(path): number \(number) is already taken by \(other); valid: a number no other patch uses (next free: \(nextFree(after: allNumbers)))"
+          )
+        }
+        byNumber[number] = path
+      }
       files[path] = try readBytes(url, display: path)
     }
     return files
+  }
+
+  private static func nextFree(after numbers: some Sequence<Substring>) -> String {
+    let highest =
+      numbers.filter { $0.count == 4 && $0.allSatisfy { $0.isASCII && $0.isNumber } }
+      .compactMap { Int($0) }.max() ?? 0
+    let next = String(highest + 1)
+    return String(repeating: "0", count: max(0, 4 - next.count)) + next
   }
 
   /// `patches/NAME` for a patch URL, refusing anything not directly inside
@@ -267,7 +301,7 @@ public enum PatchSet {
     let sharedPaths = Set(
       expected.variants.flatMap { variant in
         PortLayout.wrapperUnits.map { PortLayout.wrapperPath(symbol: variant.symbol, flavor: $0) }
-      } + [PortLayout.registryPath])
+      } + [PortLayout.registryPath, PortLayout.metadataPath])
     for variant in expected.variants where variants.contains(variant.id) && variant.patchPath != nil
     {
       for name in PortLayout.sortedByName(variant.files.keys) {

@@ -3,10 +3,10 @@ import Foundation
 /// Finds the mmn-harness checkout the patch tooling works on.
 public enum RepositoryRoot {
   /// Walks up from `start` (default: the current directory) to the first
-  /// directory whose `Package.swift` mentions `mmn-harness`. If there is
-  /// none, falls back to the checkout this file was compiled from (three
-  /// levels above its directory: Sources/MMUNotifierHarness/Patches), which
-  /// helps when the binary is run from elsewhere on a developer's machine.
+  /// directory whose `Package.swift` mentions `mmn-harness`, or nil. There
+  /// is deliberately no fallback to the checkout the binary was built from:
+  /// run from elsewhere, the patch tools would write into a tree the user
+  /// did not name.
   public static func locate(from start: URL? = nil) -> URL? {
     let startDirectory =
       start ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
@@ -14,13 +14,9 @@ public enum RepositoryRoot {
     while true {
       if isHarnessCheckout(directory) { return directory }
       let parent = directory.deletingLastPathComponent().standardizedFileURL
-      if parent.path == directory.path { break }
+      if parent.path == directory.path { return nil }
       directory = parent
     }
-    var compiledFrom = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    for _ in 0..<3 { compiledFrom = compiledFrom.deletingLastPathComponent() }
-    compiledFrom = compiledFrom.standardizedFileURL
-    return isHarnessCheckout(compiledFrom) ? compiledFrom : nil
   }
 
   static func isHarnessCheckout(_ directory: URL) -> Bool {

@@ -42,7 +42,7 @@ extension CoreVariantScenario {
   public var targets: [String]? { nil }
 
   public func run(target: String, context: ScenarioContext) -> ScenarioResult {
-    guard let variant = Variant.all.first(where: { $0.id == target }) else {
+    guard let variant = Variant.everything.first(where: { $0.id == target }) else {
       preconditionFailure(
         "\(id) runs on core variants; '\(target)' is none of \(Variant.all.map(\.id))")
     }

@@ -29,6 +29,11 @@ public struct StressConfiguration: Sendable {
   public var intervalsPerMM = 6
   /// VMAs for the one run of the variant's OOM reaper per mm.
   public var vmas = 8
+  /// Each thread's last point, and the early-stop request (SIGINT/SIGTERM).
+  public var watch = StressWatch()
+  /// Give every mm's log to the crash handler (an isolated child), so a
+  /// crash report carries its last lines.
+  public var crashWatchesLogs = false
 
   public init(
     variant: Variant, flavor: RCUFlavor, seconds: Double, readers: Int, writers: Int,
@@ -190,12 +195,19 @@ public enum StressEngine {
     return promised.isEmpty ? StressClass.allCases : promised
   }
 
+  /// Whether a worker goes on: before the deadline and unless stopped.
+  @inline(__always)
+  static func going(_ deadline: UInt64, _ watch: StressWatch) -> Bool {
+    mmn_now_ns() < deadline && !watch.stopRequested
+  }
+
   /// Runs the stress and returns its report. Creates and joins its own
   /// threads; callable from any thread.
   public static func run(_ configuration: StressConfiguration) -> StressReport {
     let c = configuration
     let tids = Locked<[Int32]>([])
     let arenas = c.classes.map { StressArena(cls: $0, configuration: c) }
+    if c.crashWatchesLogs { for arena in arenas { mmn_crash_watch_mm(arena.mm.raw) } }
     let started = mmn_now_ns()
     let deadline = started + UInt64(c.seconds * 1e9)
     let finished = Atomic<Int>(0)
@@ -205,7 +217,9 @@ public enum StressEngine {
       threads.append(
         KernelThread(name: "stress-reader\(i)") {
           tids.withLock { $0.append(mmn_task_pid()) }
-          reader(index: i, arenas: arenas, configuration: c, deadline: deadline)
+          let slot = c.watch.slot("stress-reader\(i)")
+          reader(index: i, arenas: arenas, configuration: c, deadline: deadline, slot: slot)
+          slot.enter(.done)
           finished.add(1, ordering: .relaxed)
         })
     }
@@ -213,7 +227,9 @@ public enum StressEngine {
       threads.append(
         KernelThread(name: "stress-writer\(i)") {
           tids.withLock { $0.append(mmn_task_pid()) }
-          writer(index: i, arenas: arenas, configuration: c, deadline: deadline)
+          let slot = c.watch.slot("stress-writer\(i)")
+          writer(index: i, arenas: arenas, configuration: c, deadline: deadline, slot: slot)
+          slot.enter(.done)
           finished.add(1, ordering: .relaxed)
         })
     }
@@ -221,12 +237,17 @@ public enum StressEngine {
     let elapsed = Double(mmn_now_ns() - started) / 1e9
 
     let results = KernelThread.run(name: "stress-teardown") {
-      arenas.map { arena in settle(arena, promised: c.promise) }
+      let slot = c.watch.slot("stress-teardown")
+      defer { slot.enter(.done) }
+      return arenas.map { arena in settle(arena, promised: c.promise, slot: slot) }
     }
+    // Before the mms can go: the crash handler must not read a freed log.
+    if c.crashWatchesLogs { withExtendedLifetime(arenas) { mmn_crash_forget_mms() } }
     return StressReport(
       configuration: c, promise: c.promise, classes: results,
       threadsStarted: threads.count, threadsFinished: finished.load(ordering: .relaxed),
-      strayThreads: strayThreads(tids.withLock { $0 }), elapsedSeconds: elapsed)
+      strayThreads: strayThreads(tids.withLock { $0 }), elapsedSeconds: elapsed,
+      stoppedBy: c.watch.stoppedBy)
   }
 
   // MARK: readers
@@ -236,18 +257,21 @@ public enum StressEngine {
   /// for write) and interval faults. Reader 0 also runs the variant's own
   /// OOM reaper once per mm, partway through.
   static func reader(
-    index: Int, arenas: [StressArena], configuration c: StressConfiguration, deadline: UInt64
+    index: Int, arenas: [StressArena], configuration c: StressConfiguration, deadline: UInt64,
+    slot: StressPointSlot
   ) {
     var rng = StressRandom(seed: c.seed, stream: 0x1000 + UInt64(index))
     let reapAt =
       index == 0 ? deadline - UInt64(c.seconds * 1e9 * (0.5 + 0.4 * rng.chanceFraction())) : .max
-    while mmn_now_ns() < deadline {
+    while going(deadline, c.watch) {
       let arena = arenas[Int(rng.next() % UInt64(arenas.count))]
       let roll = rng.next() % 100
       if arena.cls.hasIntervals && roll < 15 {
+        slot.enter(.readBegin)
         fault(arena, &rng)
       } else if roll < 40 {
         let r = arena.randomRange(&rng, maxPages: 1024)
+        slot.enter(.munmap)
         arena.mm.munmap(start: r.start, end: r.end)
         arena.counters.munmaps.add(1, ordering: .relaxed)
         arena.counters.invalidations.add(1, ordering: .relaxed)
@@ -256,7 +280,9 @@ public enum StressEngine {
         // skips both the unmap and the end.
         let r = arena.randomRange(&rng, maxPages: 512)
         let inv = Invalidation(arena.mm, start: r.start, end: r.end)
+        slot.enter(.startNonblock)
         if inv.startNonblock() == 0 {
+          slot.enter(.end)
           inv.end()
         } else {
           arena.counters.refusedStarts.add(1, ordering: .relaxed)
@@ -267,6 +293,7 @@ public enum StressEngine {
       }
       if mmn_now_ns() >= reapAt {
         for arena in arenas where !arena.reaped.exchange(true, ordering: .relaxed) {
+          slot.enter(.oomReap)
           let result = arena.mm.oomReap()
           arena.counters.oomReaps.add(1, ordering: .relaxed)
           arena.counters.invalidations.add(result.attempts * arena.mm.vmaCount, ordering: .relaxed)
@@ -306,12 +333,13 @@ public enum StressEngine {
   /// end. Registration takes mmap_lock for write (so it never lands inside
   /// an invalidation); unregister and put race with readers freely.
   static func writer(
-    index: Int, arenas: [StressArena], configuration c: StressConfiguration, deadline: UInt64
+    index: Int, arenas: [StressArena], configuration c: StressConfiguration, deadline: UInt64,
+    slot: StressPointSlot
   ) {
     var rng = StressRandom(seed: c.seed, stream: 0x2000 + UInt64(index))
     var owned: [Owned] = []
     var made: UInt64 = 0
-    while mmn_now_ns() < deadline {
+    while going(deadline, c.watch) {
       let arena = arenas[Int(rng.next() % UInt64(arenas.count))]
       let roll = rng.next() % 100
       if arena.cls.hasIntervals && roll < 20 {
@@ -319,8 +347,10 @@ public enum StressEngine {
           made += 1
           let notifier = StressIntervalNotifier(
             failRate: c.failRate, seed: driverSeed(c.seed, writer: index, n: made))
+          slot.enter(.intervalInsert)
           insertInterval(arena, notifier, &rng, configuration: c)
         } else if !arena.wedged.load(ordering: .relaxed), let entry = arena.takeIdleInterval(&rng) {
+          slot.enter(.intervalRemove)
           arena.remove(entry)
         }
       } else if roll < 60 && owned.count < c.notifiersPerWriter {
@@ -329,6 +359,7 @@ public enum StressEngine {
         let driver = kind.make(arena, failRate: c.failRate, rng: &rng)
         let guardian = StressGuard(driver, counters: arena.counters)
         do {
+          slot.enter(.register)
           let sub = try arena.mm.register(guardian)
           arena.guards.add(guardian, at: sub.notifierAddress)
           owned.append(Owned(subscription: sub, arena: arena))
@@ -342,14 +373,23 @@ public enum StressEngine {
         }
       } else if !owned.isEmpty {
         let victim = owned.remove(at: Int(rng.next() % UInt64(owned.count)))
-        drop(victim.subscription, &rng)
+        drop(victim.subscription, &rng, slot)
       }
+      slot.enter(.idle)
     }
-    for o in owned { drop(o.subscription, &rng) }
+    for o in owned { drop(o.subscription, &rng, slot) }
   }
 
-  private static func drop(_ sub: Subscription, _ rng: inout StressRandom) {
-    if rng.next() & 1 == 0 { sub.unregister() } else { sub.put() }
+  private static func drop(
+    _ sub: Subscription, _ rng: inout StressRandom, _ slot: StressPointSlot
+  ) {
+    if rng.next() & 1 == 0 {
+      slot.enter(.unregister)
+      sub.unregister()
+    } else {
+      slot.enter(.put)
+      sub.put()
+    }
   }
 
   private static func insertInterval(
@@ -379,13 +419,17 @@ public enum StressEngine {
 
   /// Removes the remaining intervals, waits for every deferred free
   /// (`srcu_barrier`), then reads what the mm recorded.
-  static func settle(_ arena: StressArena, promised: StressPromise) -> StressReport.ClassResult {
+  static func settle(
+    _ arena: StressArena, promised: StressPromise, slot: StressPointSlot
+  ) -> StressReport.ClassResult {
+    slot.enter(.teardown)
     removeRemainingIntervals(arena)
+    slot.enter(.barrier)
     arena.mm.barrier()
     let stats = arena.mm.stats
     let k = arena.counters
     return StressReport.ClassResult(
-      cls: arena.cls, promised: promised.classes.contains(arena.cls),
+      cls: arena.cls, held: promised.promises.held[arena.cls] ?? [],
       invalidations: k.invalidations.load(ordering: .relaxed),
       munmaps: k.munmaps.load(ordering: .relaxed),
       nonblockStarts: k.nonblockStarts.load(ordering: .relaxed),

@@ -2,8 +2,8 @@
 public struct StressReport: Sendable {
   public struct ClassResult: Sendable {
     public let cls: StressClass
-    /// The variant promises this class (its invariants decide the verdict).
-    public let promised: Bool
+    /// The promises the variant is held to in this class.
+    public let held: Set<Promise>
     public let invalidations, munmaps, nonblockStarts, refusedStarts, oomReaps: Int
     public let faults, faultRetries: Int
     public let registrations, unregistrations, puts, frees: UInt64
@@ -30,16 +30,10 @@ public struct StressReport: Sendable {
 
     public var removals: UInt64 { unregistrations + puts }
 
-    /// Invariants every variant keeps, whatever it claims about pairing:
-    /// nothing freed is reached, and everything removed is freed.
-    public var brokenSafety: [String] {
+    /// The harness's own accounting, held whatever the variant promises:
+    /// everything removed is freed and every writer's subscription is gone.
+    public var brokenAccounting: [String] {
       var out: [String] = []
-      if ledger.poisonSeen > 0 {
-        out.append("poison_seen=\(ledger.poisonSeen): a callback reached a freed subscription")
-      }
-      if callsAfterFree > 0 {
-        out.append("calls_after_free=\(callsAfterFree): a driver was called after its free")
-      }
       if frees != removals {
         out.append("frees=\(frees) but removals=\(removals) (unregistrations+puts)")
       }
@@ -47,32 +41,64 @@ public struct StressReport: Sendable {
       return out
     }
 
-    /// Everything non-zero that a promised class must keep at zero.
-    public var pairingFindings: [String] {
+    /// The non-zero totals that break `promise`.
+    public func findings(_ promise: Promise) -> [String] {
       var out: [String] = []
-      func add(_ name: String, _ value: some BinaryInteger) {
-        if value != 0 { out.append("\(name)=\(value)") }
+      func add(_ name: String, _ value: some BinaryInteger, _ why: String = "") {
+        if value != 0 { out.append("\(name)=\(value)\(why)") }
       }
-      add("missing_ends", ledger.missingEnds)
-      add("ends_without_start", ledger.endsWithoutStart)
-      add("duplicate_ends", ledger.duplicateEnds)
-      add("hung", log.hung)
-      add("warnings", log.warnings)
-      add("bugs", log.bugs)
-      add("lock_cycles", lockCycles)
-      add("lockdep_reports", log.lockdep)
-      add("active_invalidate_ranges", activeInvalidateRanges)
-      add("intervals_kept", intervalsKept)
-      if intervalFrees != intervalRemoves {
-        out.append("interval_frees=\(intervalFrees) but interval_removes=\(intervalRemoves)")
+      switch promise {
+      case .noUseAfterFree:
+        add("use_after_free", log.useAfterFree, ": KASAN reported an access to freed memory")
+        add("calls_after_free", callsAfterFree, ": a driver was called after its free")
+      case .noPoison:
+        add("poison_seen", ledger.poisonSeen, ": a callback reached a freed subscription")
+      case .noMissingEnd:
+        add("missing_ends", ledger.missingEnds)
+        // above zero: an interval-tree half that never ended
+        add("active_invalidate_ranges", max(0, Int(bitPattern: activeInvalidateRanges)))
+      case .noEndWithoutStart:
+        add("ends_without_start", ledger.endsWithoutStart)
+        // below zero: the interval tree ended more often than it started
+        add(
+          "active_invalidate_ranges", min(0, Int(bitPattern: activeInvalidateRanges)),
+          ": mn_itree_inv_end ran for a start that failed")
+      case .noDuplicateEnd: add("duplicate_ends", ledger.duplicateEnds)
+      case .noHang:
+        add("hung", log.hung)
+        add("intervals_kept", intervalsKept)
+        if intervalFrees != intervalRemoves {
+          out.append("interval_frees=\(intervalFrees) but interval_removes=\(intervalRemoves)")
+        }
+      case .noWarn: add("warnings", log.warnings)
+      case .noBug: add("bugs", log.bugs)
+      case .noLockCycle:
+        add("lock_cycles", lockCycles)
+        add("lockdep_reports", log.lockdep)
       }
       return out
     }
 
+    /// Promises broken here, each with what broke it.
+    public var brokenPromises: [(promise: Promise, findings: [String])] {
+      Promise.allCases.filter { held.contains($0) }.compactMap { p in
+        let f = findings(p)
+        return f.isEmpty ? nil : (p, f)
+      }
+    }
+
     /// What breaks the verdict in this class.
-    public var broken: [String] { brokenSafety + (promised ? pairingFindings : []) }
+    public var broken: [String] {
+      brokenAccounting + brokenPromises.flatMap { b in b.findings.map { "\($0) (\(b.promise))" } }
+    }
     /// Non-zero findings that the variant does not promise away here.
-    public var expected: [String] { promised ? [] : pairingFindings }
+    public var expected: [String] {
+      Promise.allCases.filter { !held.contains($0) }.flatMap { findings($0) }
+    }
+    /// Every promise holds in this class.
+    public var promised: Bool { held == Set(Promise.allCases) }
+    /// The promises waived here, by name.
+    public var waived: [Promise] { Promise.allCases.filter { !held.contains($0) } }
   }
 
   public let configuration: StressConfiguration
@@ -80,6 +106,24 @@ public struct StressReport: Sendable {
   public let classes: [ClassResult]
   public let threadsStarted, threadsFinished, strayThreads: Int
   public let elapsedSeconds: Double
+  /// The signal (SIGINT, SIGTERM) that stopped the run early, or 0: the
+  /// report is then partial, over the time that ran.
+  public let stoppedBy: Int32
+
+  public init(
+    configuration: StressConfiguration, promise: StressPromise, classes: [ClassResult],
+    threadsStarted: Int, threadsFinished: Int, strayThreads: Int, elapsedSeconds: Double,
+    stoppedBy: Int32 = 0
+  ) {
+    self.configuration = configuration
+    self.promise = promise
+    self.classes = classes
+    self.threadsStarted = threadsStarted
+    self.threadsFinished = threadsFinished
+    self.strayThreads = strayThreads
+    self.elapsedSeconds = elapsedSeconds
+    self.stoppedBy = stoppedBy
+  }
 
   public var ok: Bool { broken.isEmpty }
 
@@ -95,7 +139,12 @@ public struct StressReport: Sendable {
 
   // MARK: totals
 
-  func sum<T: BinaryInteger>(_ key: (ClassResult) -> T) -> T { classes.reduce(0) { $0 + key($1) } }
+  /// Wrapping: a counter a broken variant drives below zero (an end
+  /// without its start decrements active_invalidate_ranges) reads as a
+  /// huge unsigned value, and the report must still print.
+  func sum<T: FixedWidthInteger>(_ key: (ClassResult) -> T) -> T {
+    classes.reduce(0) { $0 &+ key($1) }
+  }
 
   public var invalidations: Int { sum(\.invalidations) }
   public var registrations: UInt64 { sum(\.registrations) }
@@ -104,6 +153,7 @@ public struct StressReport: Sendable {
   public var removals: UInt64 { sum(\.removals) }
   public var frees: UInt64 { sum(\.frees) }
   public var poisonSeen: UInt64 { sum(\.ledger.poisonSeen) }
+  public var useAfterFree: UInt64 { sum(\.log.useAfterFree) }
   public var callsAfterFree: Int { sum(\.callsAfterFree) }
   public var missingEnds: UInt64 { sum(\.ledger.missingEnds) }
   public var endsWithoutStart: UInt64 { sum(\.ledger.endsWithoutStart) }
@@ -126,12 +176,15 @@ public struct StressReport: Sendable {
       ("missing_ends", int(missingEnds)), ("ends_without_start", int(endsWithoutStart)),
       ("duplicate_ends", int(duplicateEnds)), ("warnings", int(warnings)), ("bugs", int(bugs)),
       ("hung", int(hung)), ("ok", .bool(ok)),
+      ("use_after_free", int(useAfterFree)),
+      ("stopped_by", stoppedBy == 0 ? .null : .string(StressSignals.name(stoppedBy))),
       // Beyond the issue's keys, which stay first and unchanged:
       ("unregistrations", int(unregistrations)), ("puts", int(puts)),
       ("lock_cycles", int(lockCycles)), ("calls_after_free", int(callsAfterFree)),
       ("stray_threads", int(strayThreads)), ("fail_rate", .double(c.failRate)),
       ("seed", .string(String(c.seed))), ("elapsed_seconds", .double(elapsedSeconds)),
       ("promised_classes", .array(promise.classes.map { .string($0.rawValue) })),
+      ("promises", .string(promise.promises.line)),
       ("broken", .array(broken.map { .string($0) })),
       ("classes", .array(classes.map(\.json))),
     ])
@@ -143,23 +196,27 @@ public struct StressReport: Sendable {
     out.append(
       "stress: variant \(c.variant.id), flavour \(c.flavor), \(Self.number(c.seconds)) s (ran \(Self.number(elapsedSeconds)) s), \(c.readers) reader(s), \(c.writers) writer(s), fail-rate \(Self.number(c.failRate)), seed \(c.seed)"
     )
-    let promised = promise.classes.map(\.rawValue).joined(separator: ", ")
-    out.append(
-      "promise: \(promised.isEmpty ? "none" : promised) (\(promise.basis))")
+    out.append("promises: \(promise.basis)")
+    if stoppedBy != 0 {
+      out.append(
+        "stopped by \(StressSignals.name(stoppedBy)) after \(Self.number(elapsedSeconds)) s: a partial report, seed \(c.seed)"
+      )
+    }
     out.append("")
     let header = [
-      "class", "promised", "invalidations", "refused", "faults", "reg", "unreg", "put", "frees",
+      "class", "waived", "invalidations", "refused", "faults", "reg", "unreg", "put", "frees",
       "itree+/-", "missing_ends", "ends_without_start", "duplicate_ends", "warn", "bug", "hung",
       "cycles", "active",
     ]
     var rows = classes.map { r in
       [
-        r.cls.rawValue, r.promised ? "yes" : "no", "\(r.invalidations)", "\(r.refusedStarts)",
+        r.cls.rawValue, r.waived.isEmpty ? "-" : "\(r.waived.count)", "\(r.invalidations)",
+        "\(r.refusedStarts)",
         "\(r.faults)", "\(r.registrations)", "\(r.unregistrations)", "\(r.puts)", "\(r.frees)",
         r.cls.hasIntervals ? "\(r.intervalInserts)/\(r.intervalRemoves)" : "-",
         "\(r.ledger.missingEnds)", "\(r.ledger.endsWithoutStart)", "\(r.ledger.duplicateEnds)",
         "\(r.log.warnings)", "\(r.log.bugs)", "\(r.log.hung)", "\(r.lockCycles)",
-        "\(r.activeInvalidateRanges)",
+        "\(Int(bitPattern: r.activeInvalidateRanges))",
       ]
     }
     rows.append([
@@ -167,12 +224,12 @@ public struct StressReport: Sendable {
       "\(registrations)", "\(unregistrations)", "\(puts)", "\(frees)",
       "\(sum(\.intervalInserts))/\(sum(\.intervalRemoves))", "\(missingEnds)",
       "\(endsWithoutStart)", "\(duplicateEnds)", "\(warnings)", "\(bugs)", "\(hung)",
-      "\(lockCycles)", "\(sum(\.activeInvalidateRanges))",
+      "\(lockCycles)", "\(Int(bitPattern: sum(\.activeInvalidateRanges)))",
     ])
     out.append(TextTable.render(header: header, rows: rows))
     out.append("")
     out.append(
-      "poison_seen=\(poisonSeen) calls_after_free=\(callsAfterFree) frees=\(frees) removals=\(removals) stray_threads=\(strayThreads)"
+      "use_after_free=\(useAfterFree) poison_seen=\(poisonSeen) calls_after_free=\(callsAfterFree) frees=\(frees) removals=\(removals) stray_threads=\(strayThreads)"
     )
     let withErrors = classes.filter { $0.log.errors > 0 }
     if !withErrors.isEmpty {
@@ -186,18 +243,24 @@ public struct StressReport: Sendable {
     let expected = classes.filter { !$0.expected.isEmpty }
     if !expected.isEmpty {
       out.append("")
-      out.append("expected (\(c.variant.id) does not promise these classes):")
+      out.append("expected (\(c.variant.id) waives these promises in these classes):")
       for r in expected {
         out.append("  \(r.cls): \(r.expected.joined(separator: " ")): \(r.cls.whatBreaks)")
+        out.append("    waived: \(r.waived.map(\.rawValue).joined(separator: ", "))")
       }
     }
     out.append("")
     if ok {
       out.append(
-        "verdict: ok: every invariant \(c.variant.id) promises held"
-          + (promise.classes.isEmpty ? " (it promises only RCU safety)" : ""))
+        "verdict: ok: every promise \(c.variant.id) makes held"
+          + (promise.promises.held.values.allSatisfy { $0.isSubset(of: Promise.safety) }
+            ? " (it promises only RCU safety)" : ""))
     } else {
-      out.append("verdict: FAILED")
+      let promises = Set(classes.flatMap { $0.brokenPromises.map(\.promise) }).sorted()
+      out.append(
+        "verdict: FAILED"
+          + (promises.isEmpty
+            ? "" : ": promise broken: \(promises.map(\.rawValue).joined(separator: ", "))"))
       for line in broken { out.append("  \(line)") }
       for r in classes where !r.broken.isEmpty {
         for record in r.firstRecords where record.kind != .error { out.append(record.kernelForm) }
@@ -206,7 +269,7 @@ public struct StressReport: Sendable {
     return out.joined(separator: "\n")
   }
 
-  static func number(_ d: Double) -> String {
+  public static func number(_ d: Double) -> String {
     let rounded = (d * 100).rounded() / 100
     return rounded == rounded.rounded() ? String(Int64(rounded)) : String(rounded)
   }
@@ -228,6 +291,8 @@ extension StressReport.ClassResult {
     func int(_ v: some BinaryInteger) -> JSONValue { .int(Int64(v)) }
     return .object([
       ("class", .string(cls.rawValue)), ("promised", .bool(promised)),
+      ("waived", .array(waived.map { .string($0.rawValue) })),
+      ("use_after_free", int(log.useAfterFree)),
       ("invalidations", int(invalidations)), ("munmaps", int(munmaps)),
       ("nonblock_starts", int(nonblockStarts)), ("refused_starts", int(refusedStarts)),
       ("oom_reaps", int(oomReaps)), ("faults", int(faults)), ("fault_retries", int(faultRetries)),
@@ -246,7 +311,7 @@ extension StressReport.ClassResult {
       ("warnings", int(log.warnings)), ("bugs", int(log.bugs)), ("hung", int(log.hung)),
       ("lock_cycles", int(lockCycles)), ("lockdep_reports", int(log.lockdep)),
       ("log_errors", int(log.errors)),
-      ("active_invalidate_ranges", int(activeInvalidateRanges)),
+      ("active_invalidate_ranges", int(Int(bitPattern: activeInvalidateRanges))),
       ("broken", .array(broken.map { .string($0) })),
       ("expected", .array(expected.map { .string($0) })),
     ])
