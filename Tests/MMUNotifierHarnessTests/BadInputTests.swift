@@ -101,7 +101,7 @@ struct BadInputTests {
       // help for a command that does not exist
       Refusal(
         ["help", "frobnicate"],
-        "unknown command 'frobnicate' for `help`; valid: bench, compare, info, patches, run, scenarios, stress, variants"
+        "unknown command 'frobnicate' for `help`; valid: bench, compare, explore, info, patches, run, scenarios, stress, variants"
       ),
       Refusal(
         ["help", "patches", "frobnicate"],
