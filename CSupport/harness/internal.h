@@ -93,6 +93,17 @@ bool mmn_kasan_check(struct mm_struct *mm, const void *addr, size_t size,
 		     bool write, const char *func);
 void mmn_kasan_destroy(struct mm_struct *mm);
 
+/* gp_check.c: an unlink takes an epoch; a free inside its grace period is
+ * reported (0: the check is off). */
+unsigned long long mmn_gp_unlinked(void);
+void mmn_gp_check_free(struct mm_struct *mm, const char *symbol,
+		       unsigned long long unlinked, const void *rcu_head,
+		       const char *freed_in);
+void mmn_gp_queued_for_callback(const void *head);
+unsigned long long mmn_gp_synchronize_begin(void);
+void mmn_gp_synchronize_end(int flavor, unsigned long long began);
+void mmn_gp_thread_exit(struct task_struct *t);
+
 /* Bounded waits (mm.c): the mm's deadline, absolute on CLOCK_MONOTONIC. */
 unsigned mmn_timeout_ms(const struct mm_struct *mm);
 void mmn_deadline(struct timespec *ts, unsigned timeout_ms);
@@ -250,6 +261,12 @@ struct mmn_subscription {
 	/* %pS of each ops slot, formatted once (see mmn_ksym) */
 	char *ksym[MMN_KSYM_SLOTS];
 	void (*release_ctx)(void *ctx);
+	/*
+	 * After the free: the driver, kept until the quarantine lets the
+	 * memory go, so a walker that loaded the context just before the
+	 * free still finds a live driver (ctx itself reads NULL from then on).
+	 */
+	void *ctx_kept;
 	unsigned long long id;
 	unsigned long long poison;	/* MMN_POISON once freed */
 	struct mm_struct *owner;
@@ -259,6 +276,7 @@ struct mmn_subscription {
 	struct mmn_range_ledger *open;	/* this subscription's live entries */
 	struct mmn_ledger_counts counts;
 	bool removed;			/* unlinked; callbacks may still run */
+	unsigned long long gp_unlinked;	/* gp_check.c's epoch at the unlink */
 	struct mmn_subscription *live_prev, *live_next;	/* ledger's list */
 };
 

@@ -326,7 +326,10 @@ void mmn_ledger_removed(struct mmn_subscription *sub)
 
 void mmn_ledger_unlinking(const struct mmu_notifier *subscription)
 {
-	mmn_ledger_removed(mmn_sub_of(subscription));
+	struct mmn_subscription *sub = mmn_sub_of(subscription);
+
+	sub->gp_unlinked = mmn_gp_unlinked();
+	mmn_ledger_removed(sub);
 }
 
 /* Freed: no callback can run any more. Keep the counts, drop the links. */

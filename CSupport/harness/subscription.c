@@ -18,6 +18,8 @@
 
 static void mmn_subscription_release_memory(struct mmn_subscription *sub)
 {
+	if (sub->release_ctx && sub->ctx_kept)
+		sub->release_ctx(sub->ctx_kept);
 	for (int i = 0; i < MMN_KSYM_SLOTS; i++)
 		free(sub->ksym[i]);
 	free((void *)sub->symbol);
@@ -43,14 +45,20 @@ void mmn_subscription_free(struct mmn_subscription *sub, const char *freed_in)
 	struct mm_struct *prev = mmn_enter(mm);
 	void *ctx = sub->ctx;
 
+	mmn_gp_check_free(mm, sub->symbol, sub->gp_unlinked, &sub->mn.rcu,
+			  freed_in);
 	mmn_ledger_detach(sub);
 	mmn_trace(mm, MMN_TRACE_FREED, &sub->mn);
 	/* poison first, so a late reader never calls into the driver */
 	__atomic_store_n(&sub->poison, MMN_POISON, __ATOMIC_RELEASE);
-	sub->ctx = NULL;
-	memset(&sub->driver_ops, 0, sizeof(sub->driver_ops));
-	if (sub->release_ctx && ctx)
-		sub->release_ctx(ctx);
+	__atomic_store_n(&sub->ctx, NULL, __ATOMIC_RELEASE);
+	/*
+	 * driver_ops stay: a walker past the poison check may still call
+	 * one, and the driver is alive until the quarantine lets it go; the
+	 * cleared context word makes the Swift trampolines report instead.
+	 */
+	/* released with the memory (mmn_subscription_release_memory) */
+	sub->ctx_kept = ctx;
 	__atomic_fetch_add(&mm->stats.frees, 1, __ATOMIC_RELAXED);
 	mmn_kasan_quarantine(mm, sub, sizeof(*sub),
 			     mmn_subscription_release_void,
@@ -166,6 +174,11 @@ const struct mmu_notifier_ops *
 mmn_notifier_ops(const struct mmu_notifier *subscription)
 {
 	return subscription->ops;
+}
+
+void mmn_freed_callback(const struct mmu_notifier *mn, const char *callback)
+{
+	mmn_ledger_poison_seen(mmn_sub_of(mn), callback);
 }
 
 unsigned long long mmn_subscription_id(const struct mmn_subscription *sub)

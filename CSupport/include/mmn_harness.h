@@ -135,6 +135,12 @@ int mmn_task_non_block_count(void);
  */
 void mmn_rcu_set_stay_online(int flavor, int stay_online);
 void mmn_rcu_thread_offline(int flavor);
+/*
+ * Report every subscription freed while a reader that entered before its
+ * unlink is still inside (harness/gp_check.c). Off by default; stress
+ * turns it on. Once on, it stays on for the process.
+ */
+void mmn_gp_check_enable(void);
 /* Unregister this thread from every flavour now (also done at exit). */
 void mmn_rcu_unregister_thread(void);
 
@@ -289,6 +295,11 @@ mmn_subscription_notifier(const struct mmn_subscription *sub);
 const struct mmu_notifier_ops *
 mmn_notifier_ops(const struct mmu_notifier *subscription);
 unsigned long long mmn_subscription_id(const struct mmn_subscription *sub);
+/*
+ * A trampoline found its subscription freed (its context word is NULL):
+ * counted and reported as a use after free; the driver is not called.
+ */
+void mmn_freed_callback(const struct mmu_notifier *mn, const char *callback);
 
 /* mmu_notifier_register: takes mmap_lock for write, like the kernel. */
 int mmn_register(struct mmn_subscription *sub);

@@ -37,6 +37,7 @@ struct task_struct {
 	unsigned thread_index;
 	unsigned long long range_seq;
 	struct mm_struct *mmn_mm;	/* the mm this harness call works on */
+	struct mmn_gp_slot *gp_slot;	/* the grace-period check's (gp_check.c) */
 	char comm[16];
 };
 
@@ -72,6 +73,22 @@ static inline struct mm_struct *mmn_enter(struct mm_struct *mm)
 static inline void mmn_leave(struct mm_struct *prev)
 {
 	current->mmn_mm = prev;
+}
+
+/* ---- the grace-period check (harness/gp_check.c) ---- */
+
+extern bool mmn_gp_check_on;
+void mmn_gp_reader_enter_slow(struct task_struct *t, int flavor);
+void mmn_gp_reader_exit_slow(struct task_struct *t, int flavor);
+static inline void mmn_gp_reader_enter(struct task_struct *t, int flavor)
+{
+	if (unlikely(__atomic_load_n(&mmn_gp_check_on, __ATOMIC_RELAXED)))
+		mmn_gp_reader_enter_slow(t, flavor);
+}
+static inline void mmn_gp_reader_exit(struct task_struct *t, int flavor)
+{
+	if (unlikely(t->gp_slot != NULL))
+		mmn_gp_reader_exit_slow(t, flavor);
 }
 
 /* ---- the log ---- */

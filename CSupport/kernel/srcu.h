@@ -53,8 +53,9 @@ static inline int srcu_read_lock(struct srcu_struct *ssp)
 	if (t->srcu_depth == 0 && !t->qsbr_stay_online)
 		MMN_URCU(thread_online)();
 #endif
-	t->srcu_depth++;
 	MMN_URCU(read_lock)();
+	if (t->srcu_depth++ == 0)
+		mmn_gp_reader_enter(t, MMN_FLAVOR_ID);
 	return 0;
 }
 
@@ -65,6 +66,8 @@ static inline void srcu_read_unlock(struct srcu_struct *ssp, int idx)
 	(void)ssp;
 	(void)idx;
 	mmn_tsan_reader_done();
+	if (t->srcu_depth == 1)
+		mmn_gp_reader_exit(t, MMN_FLAVOR_ID);
 	MMN_URCU(read_unlock)();
 	t->srcu_depth--;
 #if MMN_FLAVOR_ID == 2 /* qsbr */
@@ -104,6 +107,7 @@ static inline void call_srcu(struct srcu_struct *ssp, struct rcu_head *head,
 			     void (*func)(struct rcu_head *head))
 {
 	(void)ssp;
+	mmn_gp_queued_for_callback(head);
 	if (MMN_XP_ON())
 		mmn_xp_call_srcu(head, func, "call_srcu");
 	else

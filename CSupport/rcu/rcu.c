@@ -92,6 +92,7 @@ static void mmn_rcu_unregister_all(void)
 		mmn_rcu_flavors[f]->unregister_thread();
 	}
 	t->rcu_registered = 0;
+	mmn_gp_thread_exit(t);
 	t->qsbr_stay_online = 0;
 }
 
@@ -136,9 +137,13 @@ static bool mmn_rcu_inside_reader(const char *what)
 
 void mmn_synchronize_srcu_flavor(int flavor)
 {
+	unsigned long long began;
+
 	if (mmn_rcu_inside_reader("synchronize_srcu"))
 		return;
+	began = mmn_gp_synchronize_begin();
 	mmn_rcu_flavors[flavor]->synchronize();
+	mmn_gp_synchronize_end(flavor, began);
 	mmn_tsan_grace_period_ended();
 }
 
@@ -207,14 +212,18 @@ void mmn_srcu_read_lock(int flavor)
 	if (flavor == MMN_FLAVOR_QSBR && t->srcu_depth == 0 &&
 	    !t->qsbr_stay_online)
 		mmn_rcu_flavors[flavor]->thread_online();
-	t->srcu_depth++;
 	mmn_rcu_flavors[flavor]->read_lock();
+	/* the same outermost-section bookkeeping as kernel/srcu.h's */
+	if (t->srcu_depth++ == 0)
+		mmn_gp_reader_enter(t, flavor);
 }
 
 void mmn_srcu_read_unlock(int flavor)
 {
 	struct task_struct *t = current;
 
+	if (t->srcu_depth == 1)
+		mmn_gp_reader_exit(t, flavor);
 	mmn_rcu_flavors[flavor]->read_unlock();
 	if (--t->srcu_depth == 0 && flavor == MMN_FLAVOR_QSBR) {
 		if (t->qsbr_stay_online)

@@ -106,7 +106,10 @@ public struct NotifierEntryPoints: @unchecked Sendable {
   public static func start<N: Notifier>(
     _: N.Type, _ mn: OpaquePointer?, _ range: UnsafePointer<mmu_notifier_range>?
   ) -> Int32 {
-    NotifierBox.driver(of: mn, as: N.self)._withUnsafeGuaranteedRef {
+    guard let driver = NotifierBox.driver(of: mn, as: N.self, "invalidate_range_start") else {
+      return 0
+    }
+    return driver._withUnsafeGuaranteedRef {
       $0.invalidateRangeStart(NotifierRange(range.unsafelyUnwrapped))
     }
   }
@@ -116,7 +119,7 @@ public struct NotifierEntryPoints: @unchecked Sendable {
   public static func end<N: Notifier>(
     _: N.Type, _ mn: OpaquePointer?, _ range: UnsafePointer<mmu_notifier_range>?
   ) {
-    NotifierBox.driver(of: mn, as: N.self)._withUnsafeGuaranteedRef {
+    NotifierBox.driver(of: mn, as: N.self, "invalidate_range_end")?._withUnsafeGuaranteedRef {
       $0.invalidateRangeEnd(NotifierRange(range.unsafelyUnwrapped))
     }
   }
@@ -137,8 +140,12 @@ final class NotifierBox {
 
   /// The driver behind a `struct mmu_notifier`, as `N`, unretained.
   @inlinable @inline(__always)
-  static func driver<N: Notifier>(of mn: OpaquePointer?, as _: N.Type) -> Unmanaged<N> {
-    Unmanaged<N>.fromOpaque(NotifierTrampolines.box(mn)._withUnsafeGuaranteedRef { $0.object })
+  static func driver<N: Notifier>(of mn: OpaquePointer?, as _: N.Type, _ callback: StaticString)
+    -> Unmanaged<N>?
+  {
+    NotifierTrampolines.liveBox(mn, callback).map { box in
+      Unmanaged<N>.fromOpaque(box._withUnsafeGuaranteedRef { $0.object })
+    }
   }
 }
 
@@ -161,27 +168,44 @@ enum NotifierTrampolines {
     Unmanaged<NotifierBox>.fromOpaque(contextWord(before: mn))
   }
 
+  /// The box, or nil once the subscription was freed (its context word is
+  /// cleared then): the call is reported as a use after free, not made.
+  @inlinable @inline(__always)
+  static func liveBox(_ mn: OpaquePointer?, _ callback: StaticString) -> Unmanaged<NotifierBox>? {
+    let word = UnsafeRawPointer(mn.unsafelyUnwrapped).load(
+      fromByteOffset: -MemoryLayout<UnsafeRawPointer>.size, as: UnsafeRawPointer?.self)
+    guard let word else {
+      mmn_freed_callback(
+        mn, UnsafeRawPointer(callback.utf8Start).assumingMemoryBound(to: CChar.self))
+      return nil
+    }
+    return Unmanaged<NotifierBox>.fromOpaque(word)
+  }
+
   static let start: @convention(c) (OpaquePointer?, UnsafePointer<mmu_notifier_range>?) -> Int32 = {
     mn, range in
-    box(mn)._withUnsafeGuaranteedRef {
+    guard let box = liveBox(mn, "invalidate_range_start") else { return 0 }
+    return box._withUnsafeGuaranteedRef {
       $0.notifier.invalidateRangeStart(NotifierRange(range.unsafelyUnwrapped))
     }
   }
 
   static let end: @convention(c) (OpaquePointer?, UnsafePointer<mmu_notifier_range>?) -> Void = {
     mn, range in
-    box(mn)._withUnsafeGuaranteedRef {
+    liveBox(mn, "invalidate_range_end")?._withUnsafeGuaranteedRef {
       $0.notifier.invalidateRangeEnd(NotifierRange(range.unsafelyUnwrapped))
     }
   }
 
   static let invalidateRange: @convention(c) (OpaquePointer?, OpaquePointer?, UInt, UInt) -> Void =
     { mn, _, start, end in
-      box(mn)._withUnsafeGuaranteedRef { $0.notifier.invalidateRange(start: start, end: end) }
+      liveBox(mn, "invalidate_range")?._withUnsafeGuaranteedRef {
+        $0.notifier.invalidateRange(start: start, end: end)
+      }
     }
 
   static let release: @convention(c) (OpaquePointer?, OpaquePointer?) -> Void = { mn, _ in
-    box(mn)._withUnsafeGuaranteedRef { $0.notifier.release() }
+    liveBox(mn, "release")?._withUnsafeGuaranteedRef { $0.notifier.release() }
   }
 
   static let releaseContext: @convention(c) (UnsafeMutableRawPointer?) -> Void = { ctx in

@@ -205,6 +205,9 @@ public enum StressEngine {
   /// threads; callable from any thread.
   public static func run(_ configuration: StressConfiguration) -> StressReport {
     let c = configuration
+    // A free inside a grace period is reported whether or not a reader
+    // then touches the subscription (CSupport/harness/gp_check.c).
+    mmn_gp_check_enable()
     let tids = Locked<[Int32]>([])
     let arenas = c.classes.map { StressArena(cls: $0, configuration: c) }
     if c.crashWatchesLogs { for arena in arenas { mmn_crash_watch_mm(arena.mm.raw) } }
