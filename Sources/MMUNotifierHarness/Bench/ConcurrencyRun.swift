@@ -9,9 +9,14 @@ import Synchronization
 /// on it: does the read side scale, and what does `synchronize_srcu` cost
 /// under that load?
 ///
-/// Phases alternate between one reader and R readers (ABBA over the phase
-/// pairs), each with the same W writers, so the scaling ratio compares
-/// phases measured moments apart. Readers run the bench loop (a
+/// Phases alternate between one reader and R readers round by round (ABBA
+/// over the rounds), each with the same W writers, so every round's ratio
+/// compares phases measured moments apart, and the scaling is the median
+/// of those per-round ratios. Each writer is paced to a fixed rate
+/// (`writerOpsPerSecond`, absolute deadlines on CLOCK_MONOTONIC), so both
+/// kinds of phase see the same writer: flat out, a writer had a CPU of its
+/// own beside one reader but shared two CPUs with two readers, and the
+/// "scaling" of 2.7-3.5 on 2 CPUs measured that, not the read side. Readers run the bench loop (a
 /// non-blockable start, then the end) and do not take mmap_lock: what is
 /// measured is the SRCU read side and the traversal, not the mm's rwsem.
 /// A registration may therefore land inside a reader's start/end window,
@@ -34,17 +39,23 @@ enum ConcurrencyRun {
     var latencies: [Double] = []
     var registrations = 0
     var writerSeconds = 0.0
+    // per writer, by the number of readers in the phase
+    var writerOps: [Int: Int] = [:]
+    var writerTime: [Int: Double] = [:]
     let counts = plan.readers == 1 ? [1] : [1, plan.readers]
     for pair in 0..<plan.phasePairs {
       var totals: [Int: Double] = [:]
       for readers in pair % 2 == 0 ? counts : counts.reversed() {
         let phase = Phase.run(
           mm: list.mm, flavor: flavor, readers: readers, writers: plan.writers,
-          milliseconds: plan.phaseMilliseconds, pinReaders: plan.pinReaders)
+          milliseconds: plan.phaseMilliseconds, pinReaders: plan.pinReaders,
+          writerOpsPerSecond: plan.writerOpsPerSecond)
         totals[readers] = phase.invalidationsPerSecond
         latencies += phase.syncLatencies
         registrations += phase.registrations
         writerSeconds += phase.seconds
+        writerOps[readers, default: 0] += phase.registrations
+        writerTime[readers, default: 0] += phase.seconds * Double(max(plan.writers, 1))
       }
       singleTotals.append(totals[1]!)
       if plan.readers > 1 {
@@ -53,6 +64,10 @@ enum ConcurrencyRun {
       }
     }
 
+    func rate(_ readers: Int) -> Double? {
+      guard plan.writers > 0, let t = writerTime[readers], t > 0 else { return nil }
+      return Double(writerOps[readers] ?? 0) / t
+    }
     let perReader =
       plan.readers == 1
       ? BenchStatistics.median(singleTotals)
@@ -63,6 +78,10 @@ enum ConcurrencyRun {
       invalidationsPerSecond: perReader,
       singleReaderInvalidationsPerSecond: BenchStatistics.median(singleTotals),
       scaling: ratios.isEmpty ? nil : BenchStatistics.median(ratios),
+      roundRatios: ratios,
+      writerOpsPerSecond: plan.writerOpsPerSecond,
+      writerRateSingle: rate(1),
+      writerRateMulti: plan.readers == 1 ? nil : rate(plan.readers),
       registrationsPerSecond: plan.writers == 0 ? nil : Double(registrations) / writerSeconds,
       syncLatencyMicrosecondsP50: latencies.isEmpty
         ? nil : BenchStatistics.percentile(latencies, 0.5) / 1000,
@@ -97,7 +116,8 @@ private struct Phase {
   }
 
   static func run(
-    mm: MM, flavor: RCUFlavor, readers: Int, writers: Int, milliseconds: Int, pinReaders: Bool
+    mm: MM, flavor: RCUFlavor, readers: Int, writers: Int, milliseconds: Int, pinReaders: Bool,
+    writerOpsPerSecond: Int
   ) -> Phase {
     let control = Control()
     let cpus = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
@@ -112,7 +132,9 @@ private struct Phase {
     for i in 0..<writers {
       threads.append(
         KernelThread(name: "bench-writer\(i)") {
-          writer(mm: mm, flavor: flavor, control: control)
+          writer(
+            mm: mm, flavor: flavor, control: control,
+            periodNanoseconds: UInt64(1_000_000_000 / max(1, writerOpsPerSecond)))
         })
     }
     while control.ready.load(ordering: .acquiring) < readers + writers { sched_yield() }
@@ -145,13 +167,27 @@ private struct Phase {
   /// mmn_subscription_create copies the symbol; this one outlives every call anyway.
   private static let writerSymbol: StaticString = "bench_writer_notifier"
 
-  private static func writer(mm: MM, flavor: RCUFlavor, control: Control) {
+  private static func writer(
+    mm: MM, flavor: RCUFlavor, control: Control, periodNanoseconds: UInt64
+  ) {
     control.ready.add(1, ordering: .releasing)
     control.waitForGo()
     var registered = 0
     var latencies: [Double] = []
     let t0 = mmn_now_ns()
+    var next = t0
     while !control.stop.load(ordering: .relaxed) {
+      // Paced: sleep to the next deadline; one that has passed is not
+      // made up for with a burst (the rate check then shows the miss).
+      next += periodNanoseconds
+      let now = mmn_now_ns()
+      if next > now {
+        var ts = timespec(tv_sec: Int(next / 1_000_000_000), tv_nsec: Int(next % 1_000_000_000))
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+        if control.stop.load(ordering: .relaxed) { break }
+      } else {
+        next = now
+      }
       var config = mmn_subscription_config(
         ops: mmn_bench_noop_ops(true), ctx: nil,
         symbol: UnsafeRawPointer(writerSymbol.utf8Start).assumingMemoryBound(to: CChar.self),
