@@ -228,7 +228,8 @@ extension BenchCommand {
     if callgrindChild {
       guard BenchInstructions.onValgrind else {
         throw ValidationError(
-          "--callgrind-child: not running under valgrind; valid only as run by --measure instructions")
+          "--callgrind-child: not running under valgrind; valid only as run by --measure instructions"
+        )
       }
       let outcome = KernelThread.run(name: "mmn-bench-cg") { () -> KernelError? in
         do throws(KernelError) {

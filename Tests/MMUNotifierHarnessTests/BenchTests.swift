@@ -83,6 +83,7 @@ struct BenchTests {
       #expect((c.registrationsPerSecond ?? -1) >= 0)
       #expect(c.roundRatios.count == c1PhasePairs(plan) && c.roundRatios.allSatisfy { $0 > 0 })
       #expect(c.suspect == (c.suspectReason != nil))
+      #expect((c.scalingPerCPUSecond ?? 0) > 0)
       if c.syncCalls > 0 {
         #expect((c.syncLatencyMicrosecondsP50 ?? 0) > 0)
         #expect(c.syncLatencyMicrosecondsP50! <= c.syncLatencyMicrosecondsP99!)
@@ -132,7 +133,8 @@ struct BenchTests {
       ConcurrencyRow(
         flavor: .memb, variant: .original, notifiers: 64, readers: 2, writers: 1,
         invalidationsPerSecond: 1, singleReaderInvalidationsPerSecond: 1, scaling: scaling,
-        roundRatios: [scaling], writerOpsPerSecond: 100, writerRateSingle: single,
+        roundRatios: [scaling], scalingPerCPUSecond: scaling, writerOpsPerSecond: 100,
+        writerRateSingle: single,
         writerRateMulti: multi, registrationsPerSecond: 100, syncLatencyMicrosecondsP50: nil,
         syncLatencyMicrosecondsP99: nil, syncCalls: 0)
     }
@@ -240,7 +242,8 @@ struct BenchTests {
         fields.map(\.0)
           == [
             "flavor", "readers", "writers", "invalidations_per_s", "scaling",
-            "sync_latency_us_p50", "sync_latency_us_p99", "round_ratios", "writer_ops_per_s",
+            "sync_latency_us_p50", "sync_latency_us_p99", "round_ratios",
+            "scaling_per_cpu_second", "writer_ops_per_s",
             "writer_rate_single", "writer_rate_multi", "suspect",
           ] + (suspect ? ["suspect_reason"] : []))
     }

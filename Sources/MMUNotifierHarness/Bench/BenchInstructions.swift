@@ -318,7 +318,9 @@ public enum BenchInstructions {
         callee = String(line.dropFirst(4))
       } else if line.hasPrefix("calls=") {
         callCost = true
-      } else if let first = line.first, first.isNumber || first == "+" || first == "-" || first == "*" {
+      } else if let first = line.first,
+        first.isNumber || first == "+" || first == "-" || first == "*"
+      {
         let cost = line.split(separator: " ").last.flatMap { UInt64($0) } ?? 0
         if inSlot {
           if !callCost {
@@ -428,34 +430,44 @@ extension InstructionReport {
     return .object([
       ("measure", .string("instructions")),
       ("tool", .string("valgrind --tool=callgrind")),
-      ("rows", .array(rows.map { r in
-        .object([
-          ("variant", .string(r.variant.id)),
-          ("flavor", .string(r.flavor.rawValue)),
-          ("notifiers", .int(Int64(r.notifiers))),
-          ("path", .string(r.path.rawValue)),
-          ("driver", .string(r.driver.rawValue)),
-          ("ledger", .bool(r.ledger)),
-          ("instructions_per_op", .double(r.perOp)),
-          ("instructions_per_notifier", .double(r.perNotifier)),
-          ("minus_original_per_op", number(r.minusOriginalPerOp)),
-          ("minus_original_per_notifier",
-           number(r.minusOriginalPerOp.map { $0 / Double(r.notifiers) })),
-        ])
-      })),
-      ("references", .array(references.map { r in
-        .object([
-          ("flavor", .string(r.flavor.rawValue)),
-          ("notifiers", .int(Int64(r.notifiers))),
-          ("reference_per_op", .double(r.referencePerOp)),
-          ("core_per_op", .double(r.corePerOp)),
-          ("floor_per_op", .double(r.floorPerOp)),
-          ("without_accounting_per_op", .double(r.withoutAccountingPerOp)),
-          ("core_minus_reference_per_op", .double(r.coreMinusReferencePerOp)),
-          ("core_minus_reference_per_notifier", .double(r.coreMinusReferencePerNotifier)),
-          ("core_over_reference", .double(r.coreOverReference)),
-        ])
-      })),
+      (
+        "rows",
+        .array(
+          rows.map { r in
+            .object([
+              ("variant", .string(r.variant.id)),
+              ("flavor", .string(r.flavor.rawValue)),
+              ("notifiers", .int(Int64(r.notifiers))),
+              ("path", .string(r.path.rawValue)),
+              ("driver", .string(r.driver.rawValue)),
+              ("ledger", .bool(r.ledger)),
+              ("instructions_per_op", .double(r.perOp)),
+              ("instructions_per_notifier", .double(r.perNotifier)),
+              ("minus_original_per_op", number(r.minusOriginalPerOp)),
+              (
+                "minus_original_per_notifier",
+                number(r.minusOriginalPerOp.map { $0 / Double(r.notifiers) })
+              ),
+            ])
+          })
+      ),
+      (
+        "references",
+        .array(
+          references.map { r in
+            .object([
+              ("flavor", .string(r.flavor.rawValue)),
+              ("notifiers", .int(Int64(r.notifiers))),
+              ("reference_per_op", .double(r.referencePerOp)),
+              ("core_per_op", .double(r.corePerOp)),
+              ("floor_per_op", .double(r.floorPerOp)),
+              ("without_accounting_per_op", .double(r.withoutAccountingPerOp)),
+              ("core_minus_reference_per_op", .double(r.coreMinusReferencePerOp)),
+              ("core_minus_reference_per_notifier", .double(r.coreMinusReferencePerNotifier)),
+              ("core_over_reference", .double(r.coreOverReference)),
+            ])
+          })
+      ),
     ])
   }
 

@@ -64,7 +64,8 @@ extension BenchReport {
         "flavor,variant,notifiers,readers,writers,invalidations_per_s,"
           + "single_reader_invalidations_per_s,scaling,registrations_per_s,"
           + "sync_latency_us_p50,sync_latency_us_p99,sync_calls,writer_ops_per_s,"
-          + "writer_rate_single,writer_rate_multi,round_ratios,suspect,suspect_reason")
+          + "writer_rate_single,writer_rate_multi,round_ratios,scaling_per_cpu_second,suspect,"
+          + "suspect_reason")
       for c in concurrency {
         lines.append(
           [
@@ -74,7 +75,8 @@ extension BenchReport {
             cell(c.registrationsPerSecond), cell(c.syncLatencyMicrosecondsP50),
             cell(c.syncLatencyMicrosecondsP99), String(c.syncCalls), String(c.writerOpsPerSecond),
             cell(c.writerRateSingle), cell(c.writerRateMulti),
-            c.roundRatios.map { format($0, 3) }.joined(separator: ";"), String(c.suspect),
+            c.roundRatios.map { format($0, 3) }.joined(separator: ";"),
+            cell(c.scalingPerCPUSecond), String(c.suspect),
             csvText(c.suspectReason ?? ""),
           ].joined(separator: ","))
       }
@@ -194,7 +196,8 @@ extension BenchReport {
         TextTable.render(
           header: [
             "flavor", "variant", "N", "readers", "writers", "inval/s per reader", "1 reader",
-            "scaling", "per-round ratios", "writer/s 1 | R", "sync p50 µs", "sync p99 µs",
+            "scaling", "per-round ratios", "per CPU-s", "writer/s 1 | R", "sync p50 µs",
+            "sync p99 µs",
           ],
           rows: concurrency.map { c in
             [
@@ -202,6 +205,7 @@ extension BenchReport {
               String(c.writers), format(c.invalidationsPerSecond, 0),
               format(c.singleReaderInvalidationsPerSecond, 0), ratio(c.scaling),
               c.roundRatios.map { format($0, 2) }.joined(separator: " "),
+              ratio(c.scalingPerCPUSecond),
               c.writerRateSingle.map {
                 format($0, 0) + " | " + (c.writerRateMulti.map { format($0, 0) } ?? "-")
               } ?? "-",
@@ -282,23 +286,24 @@ extension BenchReport {
 extension BenchRow {
   var json: JSONValue {
     func number(_ d: Double?) -> JSONValue { d.map(JSONValue.double) ?? .null }
-    return .object([
-      ("variant", .string(variant.id)),
-      ("flavor", .string(flavor.rawValue)),
-      ("notifiers", .int(Int64(notifiers))),
-      ("path", .string(path.rawValue)),
-      ("driver", .string(driver.rawValue)),
-      ("ledger", .bool(ledger)),
-      ("ns_per_op", .double(nsPerOp)),
-      ("ns_per_notifier", .double(nsPerNotifier)),
-      ("ratio_to_floor", number(ratioToFloor)),
-      ("ratio_to_original", number(ratioToOriginal)),
-      ("ratio_to_c", number(ratioToC)),
-      ("ratio_to_reference", number(ratioToReference)),
-      ("iterations", .int(Int64(iterations))),
-      ("spread", .double(spread)),
-      ("suspect", .bool(suspect)),
-    ] + (suspectReason.map { [("suspect_reason", JSONValue.string($0))] } ?? []))
+    return .object(
+      [
+        ("variant", .string(variant.id)),
+        ("flavor", .string(flavor.rawValue)),
+        ("notifiers", .int(Int64(notifiers))),
+        ("path", .string(path.rawValue)),
+        ("driver", .string(driver.rawValue)),
+        ("ledger", .bool(ledger)),
+        ("ns_per_op", .double(nsPerOp)),
+        ("ns_per_notifier", .double(nsPerNotifier)),
+        ("ratio_to_floor", number(ratioToFloor)),
+        ("ratio_to_original", number(ratioToOriginal)),
+        ("ratio_to_c", number(ratioToC)),
+        ("ratio_to_reference", number(ratioToReference)),
+        ("iterations", .int(Int64(iterations))),
+        ("spread", .double(spread)),
+        ("suspect", .bool(suspect)),
+      ] + (suspectReason.map { [("suspect_reason", JSONValue.string($0))] } ?? []))
   }
 }
 
@@ -332,20 +337,22 @@ extension BenchReference {
 extension ConcurrencyRow {
   var json: JSONValue {
     func number(_ d: Double?) -> JSONValue { d.map(JSONValue.double) ?? .null }
-    return .object([
-      ("flavor", .string(flavor.rawValue)),
-      ("readers", .int(Int64(readers))),
-      ("writers", .int(Int64(writers))),
-      ("invalidations_per_s", .double(invalidationsPerSecond)),
-      ("scaling", number(scaling)),
-      ("sync_latency_us_p50", number(syncLatencyMicrosecondsP50)),
-      ("sync_latency_us_p99", number(syncLatencyMicrosecondsP99)),
-      ("round_ratios", .array(roundRatios.map(JSONValue.double))),
-      ("writer_ops_per_s", .int(Int64(writerOpsPerSecond))),
-      ("writer_rate_single", number(writerRateSingle)),
-      ("writer_rate_multi", number(writerRateMulti)),
-      ("suspect", .bool(suspect)),
-    ] + (suspectReason.map { [("suspect_reason", JSONValue.string($0))] } ?? []))
+    return .object(
+      [
+        ("flavor", .string(flavor.rawValue)),
+        ("readers", .int(Int64(readers))),
+        ("writers", .int(Int64(writers))),
+        ("invalidations_per_s", .double(invalidationsPerSecond)),
+        ("scaling", number(scaling)),
+        ("sync_latency_us_p50", number(syncLatencyMicrosecondsP50)),
+        ("sync_latency_us_p99", number(syncLatencyMicrosecondsP99)),
+        ("round_ratios", .array(roundRatios.map(JSONValue.double))),
+        ("scaling_per_cpu_second", number(scalingPerCPUSecond)),
+        ("writer_ops_per_s", .int(Int64(writerOpsPerSecond))),
+        ("writer_rate_single", number(writerRateSingle)),
+        ("writer_rate_multi", number(writerRateMulti)),
+        ("suspect", .bool(suspect)),
+      ] + (suspectReason.map { [("suspect_reason", JSONValue.string($0))] } ?? []))
   }
 }
 

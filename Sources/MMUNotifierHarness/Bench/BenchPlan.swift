@@ -72,11 +72,13 @@ public struct ConcurrencyPlan: Sendable {
   public var flavors: [RCUFlavor] = RCUFlavor.allCases
   /// C no-op subscriptions on the readers' list.
   public var notifiers: Int = 64
-  /// Each phase (one reader, then R readers) runs this long.
-  public var phaseMilliseconds: Int = 100
+  /// Each phase (one reader, then R readers) runs this long: long enough
+  /// for a writer at `writerOpsPerSecond` to make ~25 registrations, so
+  /// that one more or fewer moves its measured rate by 4%, not 10%.
+  public var phaseMilliseconds: Int = 250
   /// Rounds of one one-reader and one R-reader phase (ABBA); the scaling
   /// is the median of the per-round ratios.
-  public var phasePairs: Int = 8
+  public var phasePairs: Int = 6
   /// Registrations (each followed by its put) per second per writer, held
   /// fixed in every phase: a writer that ran flat out would get a CPU to
   /// itself beside one reader but share with two, and the readers' scaling
@@ -200,6 +202,11 @@ public struct ConcurrencyRow: Sendable {
   public let scaling: Double?
   /// Every round's R-reader / one-reader ratio, in order.
   public let roundRatios: [Double]
+  /// The same ratio per second of CPU time the readers were given (R x
+  /// per-CPU-second rate with R readers over one reader's): the read side's
+  /// own scaling, whatever share of the CPUs the writer, the call_rcu
+  /// thread or other processes took in either phase; nil when R = 1.
+  public let scalingPerCPUSecond: Double?
   /// Registrations per second per writer asked for, and measured in the
   /// one-reader and the R-reader phases (nil without writers).
   public let writerOpsPerSecond: Int

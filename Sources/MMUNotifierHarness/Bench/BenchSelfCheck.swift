@@ -59,11 +59,16 @@ enum BenchSelfCheck {
   static func reason(for c: ConcurrencyRow, cpus: Int) -> String? {
     var reasons: [String] = []
     if let s = c.scaling {
-      if s > Double(c.readers) {
+      // beyond the rounds' own noise (two standard errors of their median)
+      let noise = roundNoise(c.roundRatios)
+      let perCPU = c.scalingPerCPUSecond.map { ", \(format($0, 2)) per CPU-second given" } ?? ""
+      if s - noise > Double(c.readers) {
         reasons.append(
-          "scaling \(format(s, 2)) with \(c.readers) readers: more than one reader's worth each")
-      } else if s > Double(max(cpus, 1)) {
-        reasons.append("scaling \(format(s, 2)) on \(cpus) CPU(s)")
+          "scaling \(format(s, 2)) ± \(format(noise, 2)) with \(c.readers) readers: more than "
+            + "one reader's worth each (the one-reader phases lost CPU to something else"
+            + "\(perCPU))")
+      } else if s - noise > Double(max(cpus, 1)) {
+        reasons.append("scaling \(format(s, 2)) ± \(format(noise, 2)) on \(cpus) CPU(s)")
       }
     }
     if let single = c.writerRateSingle, let multi = c.writerRateMulti, single > 0, multi > 0,
@@ -74,6 +79,17 @@ enum BenchSelfCheck {
           + "\(format(multi, 0))/s beside \(c.readers): the phases did not see the same writer")
     }
     return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
+  }
+}
+
+extension BenchSelfCheck {
+  /// Two standard errors of the median of per-round ratios (see
+  /// `BenchStatistics.medianRatioError`); 0 with fewer than three rounds.
+  static func roundNoise(_ ratios: [Double]) -> Double {
+    guard ratios.count >= 3 else { return 0 }
+    let sigma =
+      (BenchStatistics.percentile(ratios, 0.84) - BenchStatistics.percentile(ratios, 0.16)) / 2
+    return 2 * 1.2533 * sigma / Double(ratios.count).squareRoot()
   }
 }
 

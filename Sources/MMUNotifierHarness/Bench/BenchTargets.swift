@@ -59,6 +59,10 @@ extension BenchReport {
         c.scaling.map { ($0, "\(c.flavor) \(c.writers) writer(s) N=\(c.notifiers)") }
       }
     judge("2 readers / 1 reader invalidations (memb qsbr bp)", 1.8, atMost: false, scalings)
+    judge(
+      "2 readers / 1 reader per CPU-second given (memb qsbr bp)", 1.8, atMost: false,
+      concurrency.filter { $0.readers == 2 && readSideFlavors.contains($0.flavor) }
+        .compactMap { c in c.scalingPerCPUSecond.map { ($0, "\(c.flavor) N=\(c.notifiers)") } })
     // issue 15
     judge("2 readers / 1 reader, at most (2 CPUs' worth)", 2.0, atMost: true, scalings)
     judge(

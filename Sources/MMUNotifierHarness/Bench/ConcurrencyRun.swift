@@ -36,6 +36,7 @@ enum ConcurrencyRun {
     var singleTotals: [Double] = []
     var multiTotals: [Double] = []
     var ratios: [Double] = []
+    var cpuRatios: [Double] = []
     var latencies: [Double] = []
     var registrations = 0
     var writerSeconds = 0.0
@@ -45,12 +46,14 @@ enum ConcurrencyRun {
     let counts = plan.readers == 1 ? [1] : [1, plan.readers]
     for pair in 0..<plan.phasePairs {
       var totals: [Int: Double] = [:]
+      var perCPU: [Int: Double] = [:]
       for readers in pair % 2 == 0 ? counts : counts.reversed() {
         let phase = Phase.run(
           mm: list.mm, flavor: flavor, readers: readers, writers: plan.writers,
           milliseconds: plan.phaseMilliseconds, pinReaders: plan.pinReaders,
           writerOpsPerSecond: plan.writerOpsPerSecond)
         totals[readers] = phase.invalidationsPerSecond
+        perCPU[readers] = phase.invalidationsPerCPUSecond
         latencies += phase.syncLatencies
         registrations += phase.registrations
         writerSeconds += phase.seconds
@@ -61,6 +64,9 @@ enum ConcurrencyRun {
       if plan.readers > 1 {
         multiTotals.append(totals[plan.readers]!)
         ratios.append(totals[plan.readers]! / totals[1]!)
+        if perCPU[1]! > 0 {
+          cpuRatios.append(Double(plan.readers) * perCPU[plan.readers]! / perCPU[1]!)
+        }
       }
     }
 
@@ -79,6 +85,7 @@ enum ConcurrencyRun {
       singleReaderInvalidationsPerSecond: BenchStatistics.median(singleTotals),
       scaling: ratios.isEmpty ? nil : BenchStatistics.median(ratios),
       roundRatios: ratios,
+      scalingPerCPUSecond: cpuRatios.isEmpty ? nil : BenchStatistics.median(cpuRatios),
       writerOpsPerSecond: plan.writerOpsPerSecond,
       writerRateSingle: rate(1),
       writerRateMulti: plan.readers == 1 ? nil : rate(plan.readers),
@@ -95,6 +102,13 @@ enum ConcurrencyRun {
 private struct Phase {
   /// All readers together.
   var invalidationsPerSecond = 0.0
+  /// Invalidations per second of CPU time the readers were given, all
+  /// readers together (CLOCK_THREAD_CPUTIME_ID).
+  var invalidationsPerCPUSecond: Double {
+    readerCPUSeconds > 0 ? Double(invalidations) / readerCPUSeconds : 0
+  }
+  var invalidations = 0
+  var readerCPUSeconds = 0.0
   var registrations = 0
   var seconds = 0.0
   var syncLatencies: [Double] = []
@@ -154,14 +168,27 @@ private struct Phase {
     // must go offline again before it blocks or exits.
     if flavor == .qsbr { SRCU.stayOnline(.qsbr, true) }
     var done = 0
+    let cpu0 = threadCPUSeconds()
     let t0 = mmn_now_ns()
     repeat {
       _ = mmn_bench_core(mm.raw, UInt(readerChunk), false, MMN_BENCH_LANE_C.rawValue, 0)
       done += readerChunk
     } while !control.stop.load(ordering: .relaxed)
     let elapsed = Double(mmn_now_ns() - t0) / 1e9
+    let cpu = threadCPUSeconds() - cpu0
     if flavor == .qsbr { SRCU.stayOnline(.qsbr, false) }
-    control.results.withLock { $0.invalidationsPerSecond += Double(done) / elapsed }
+    control.results.withLock {
+      $0.invalidationsPerSecond += Double(done) / elapsed
+      $0.invalidations += done
+      $0.readerCPUSeconds += cpu
+    }
+  }
+
+  /// This thread's CPU time: what it was given, whatever else ran.
+  private static func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
   }
 
   /// mmn_subscription_create copies the symbol; this one outlives every call anyway.
@@ -177,15 +204,17 @@ private struct Phase {
     let t0 = mmn_now_ns()
     var next = t0
     while !control.stop.load(ordering: .relaxed) {
-      // Paced: sleep to the next deadline; one that has passed is not
-      // made up for with a burst (the rate check then shows the miss).
+      // Paced: sleep to the next deadline. A writer behind by a few
+      // periods (a synchronize_srcu that waited) catches up at once, so its
+      // rate over the phase stays the one asked for; one further behind
+      // than that starts afresh (the rate check then shows the miss).
       next += periodNanoseconds
       let now = mmn_now_ns()
       if next > now {
         var ts = timespec(tv_sec: Int(next / 1_000_000_000), tv_nsec: Int(next % 1_000_000_000))
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
         if control.stop.load(ordering: .relaxed) { break }
-      } else {
+      } else if now - next > 8 * periodNanoseconds {
         next = now
       }
       var config = mmn_subscription_config(
