@@ -196,6 +196,9 @@ public enum BenchInstructions {
     guard valgrindPath != nil else {
       return "valgrind is not installed (apt-get install valgrind)"
     }
+    guard findInPath("objcopy") != nil else {
+      return "objcopy is not installed (apt-get install binutils)"
+    }
     guard mmn_bench_callgrind_built() else {
       return "the C shim was built without <valgrind/callgrind.h>; install valgrind and rebuild"
     }
@@ -228,9 +231,7 @@ public enum BenchInstructions {
     // toolchain emits ("unhandled dwarf2 abbrev form"): count a copy
     // without debug info (symbols stay, the code is the same bytes).
     let stripped = dir.appendingPathComponent("mmn-harness")
-    guard let objcopy = findInPath("objcopy") else {
-      throw Failure(description: "objcopy is not installed (apt-get install binutils)")
-    }
+    let objcopy = findInPath("objcopy")!
     try runBounded(
       objcopy, ["--strip-debug", executable.path, stripped.path], log: log, timeout: 120,
       what: "objcopy --strip-debug")
