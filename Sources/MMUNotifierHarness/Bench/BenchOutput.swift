@@ -243,7 +243,10 @@ extension BenchReport {
           rows: verdicts.map { t in
             [
               t.name, t.limitText, format(t.worst, 3), t.worstAt,
-              t.met ? "met" : "MISSED by \(format(t.miss * 100, 1))%",
+              t.met
+                ? "met"
+                : t.limit == 0
+                  ? "MISSED (\(format(t.worst, 0)))" : "MISSED by \(format(t.miss * 100, 1))%",
             ]
           }))
       if let (worst, at) = coreFloorWithoutAccounting {
