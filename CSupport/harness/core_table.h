@@ -186,9 +186,14 @@ mmn_ct_bench_floor_body(struct mm_struct *mm, unsigned long iterations)
  * split repeated exactly from run to run. The benchmark moves each list
  * to the next copy at every placement, so a row is an average over code
  * addresses as it is over data addresses.
+ *
+ * Each copy starts on a 64-byte boundary (MMN_CT_BENCH_ALIGN): Package.swift
+ * carries no -falign-functions (a versioned dependency refuses unsafe
+ * flags), so the alignment is the function's own.
  */
+#define MMN_CT_BENCH_ALIGN __attribute__((aligned(64), noinline))
 #define MMN_CT_BENCH_SLOT(slot)						\
-	static unsigned long long					\
+	static MMN_CT_BENCH_ALIGN unsigned long long			\
 	mmn_ct_bench_core_##slot(struct mm_struct *mm,			\
 				 unsigned long iterations,		\
 				 bool retire_ranges)			\
@@ -196,7 +201,7 @@ mmn_ct_bench_floor_body(struct mm_struct *mm, unsigned long iterations)
 		return mmn_ct_bench_core_body(mm, iterations,		\
 					      retire_ranges);		\
 	}								\
-	static unsigned long long					\
+	static MMN_CT_BENCH_ALIGN unsigned long long			\
 	mmn_ct_bench_floor_##slot(struct mm_struct *mm,			\
 				  unsigned long iterations)		\
 	{								\

@@ -15,7 +15,12 @@ struct BenchCommand: ParsableCommand {
       flavour. Rows give ns per start+end pair and per notifier, and three ratios measured in \
       the same rounds: to the floor (a plain C loop over the same nodes making the same calls, \
       no RCU, no checks), to `original`, and (Swift drivers) to C callbacks. Medians of \
-      --samples batches, lists interleaved within each round. Build with -c release.
+      --samples batches, lists interleaved within each round; every row carries its \
+      iterations per batch, spread and self-check (suspect, with the reason), and every run \
+      an A/A pair (aa_spread). --measure instructions counts the same loops under valgrind's \
+      callgrind instead: exact and equal from run to run. Numbers are from \
+      `swift build -c release` builds: a debug build compiles the C shim unoptimised, and \
+      bench says so on stderr.
       """)
 
   @Option(
@@ -53,6 +58,15 @@ struct BenchCommand: ParsableCommand {
   var format: String = "text"
   @Option(
     name: .long,
+    help: ArgumentHelp(
+      "time (the sweep), or instructions (the same loops under valgrind --tool=callgrind).",
+      valueName: "what"))
+  var measure: String = "time"
+  /// Set by `--measure instructions` on the binary it runs under callgrind.
+  @Flag(name: .long, help: .hidden)
+  var callgrindChild = false
+  @Option(
+    name: .long,
     help: ArgumentHelp("Also write an SVG chart of ns per notifier vs N.", valueName: "file.svg"))
   var chart: String?
   @Option(
@@ -65,13 +79,22 @@ struct BenchCommand: ParsableCommand {
     name: .long, help: "Writer threads (register, put with call_srcu, time synchronize_srcu).")
   var writers: Int = 1
   @Option(name: .long, help: "Length of one concurrency phase, in milliseconds.")
-  var phaseMs: Int = 250
+  var phaseMs: Int = ConcurrencyPlan(readers: 1, writers: 1).phaseMilliseconds
+  @Option(
+    name: .long,
+    help: "Registrations per second per writer, held fixed in every concurrency phase.")
+  var writerRate: Int = ConcurrencyPlan(readers: 1, writers: 1).writerOpsPerSecond
   @Flag(name: .long, help: "Do not pin the measuring thread to a CPU.")
   var noPin = false
 
   func validate() throws {
     _ = try plan()
     _ = try OptionParsing.oneOf(format, "format", ["text", "csv", "json"])
+    _ = try OptionParsing.oneOf(measure, "measure", ["time", "instructions"])
+    if measure == "instructions" && readers != nil {
+      throw ValidationError(
+        "--readers: the concurrency run is timed only; valid with --measure time")
+    }
     if let chart, !chart.hasSuffix(".svg") {
       throw ValidationError("--chart \(chart): the chart is SVG; valid: a path ending in .svg")
     }
@@ -120,6 +143,7 @@ struct BenchCommand: ParsableCommand {
       c.flavors = plan.flavors
       c.notifiers = plan.notifierCounts.count == 1 ? plan.notifierCounts[0] : 64
       c.phaseMilliseconds = try OptionParsing.bounded(phaseMs, "--phase-ms", 10...60_000)
+      c.writerOpsPerSecond = try OptionParsing.bounded(writerRate, "--writer-rate", 1...1_000_000)
       c.pinReaders = !noPin
       plan.concurrency = c
     }
@@ -148,6 +172,17 @@ struct BenchCommand: ParsableCommand {
 
   func run() throws {
     let plan = try plan()
+    if measure == "instructions" {
+      try runInstructions(plan)
+      return
+    }
+    if !BenchMachine.cShimOptimized {
+      FileHandle.standardError.write(
+        Data(
+          ("bench: warning: the C shim was compiled without optimisation (a debug build): "
+            + "the core, floor and reference rows time -O0 code; bench numbers are from "
+            + "`swift build -c release` builds\n").utf8))
+    }
     let version = PackageConfig.modversion("liburcu")
     let progress = StderrProgress()
     let outcome = KernelThread.run(name: "mmn-bench") { () -> Result<BenchReport, KernelError> in
@@ -177,6 +212,54 @@ struct BenchCommand: ParsableCommand {
       } catch {
         throw ValidationError("--chart \(chart): cannot write: \(error.localizedDescription)")
       }
+    }
+    switch format {
+    case "json": print(report.json.rendered())
+    case "csv": print(report.csv)
+    default: print(report.text)
+    }
+  }
+}
+
+extension BenchCommand {
+  /// `--measure instructions`: the parent runs this binary under callgrind;
+  /// the child (`--callgrind-child`) counts.
+  func runInstructions(_ plan: BenchPlan) throws {
+    if callgrindChild {
+      guard BenchInstructions.onValgrind else {
+        throw ValidationError(
+          "--callgrind-child: not running under valgrind; valid only as run by --measure instructions"
+        )
+      }
+      let outcome = KernelThread.run(name: "mmn-bench-cg") { () -> KernelError? in
+        do throws(KernelError) {
+          try BenchInstructions.child(plan)
+          return nil
+        } catch {
+          return error
+        }
+      }
+      if let outcome { throw ValidationError("bench: \(outcome)") }
+      return
+    }
+    let exe: String
+    do {
+      exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    } catch {
+      throw ValidationError("bench: --measure instructions: cannot find this executable: \(error)")
+    }
+    if !BenchMachine.cShimOptimized {
+      FileHandle.standardError.write(
+        Data(
+          ("bench: warning: the C shim was compiled without optimisation (a debug build): "
+            + "these are -O0 instruction counts; bench numbers are from `swift build -c release` "
+            + "builds\n").utf8))
+    }
+    let report: InstructionReport
+    do {
+      report = try BenchInstructions.measure(plan, executable: URL(fileURLWithPath: exe))
+    } catch {
+      throw ValidationError("bench: --measure instructions: \(error)")
     }
     switch format {
     case "json": print(report.json.rendered())

@@ -206,6 +206,13 @@ final class BenchList {
     mmn_bench_core_no_debug_atomic_sleep(mm.raw, UInt(iterations), lane, codeCopy)
   }
 
+  /// `timeCore` with v5.11's walk built with every harness addition
+  /// compiled out (`port/config/original_reference.h`); ledger-off lists.
+  @inline(__always)
+  func timeReference(_ iterations: Int) -> UInt64 {
+    mmn_bench_core_reference(mm.raw, UInt(iterations), lane, codeCopy)
+  }
+
   /// ns for `iterations` walks of the plain C floor over these nodes.
   @inline(__always)
   func timeFloor(_ iterations: Int) -> UInt64 {

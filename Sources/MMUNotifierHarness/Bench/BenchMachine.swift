@@ -13,12 +13,18 @@ public struct BenchMachine: Sendable {
   public let liburcuLibrary: String
   public let liburcuVersion: String?
   public let sysMembarrier: Bool
-  /// "release" or "debug": the Swift side's optimisation (the C shim is always -O2).
+  /// "release" or "debug": the Swift side's optimisation.
   public let build: String
+  /// Whether the C shim was compiled with optimisation: Package.swift
+  /// carries no flags of its own, so a debug build compiles it at -O0.
+  public let cOptimized: Bool
   public let clock: String
   /// The CPU the sweep ran on, or nil when pinning was off or refused.
   public let pinnedCPU: Int?
   public let pinError: String?
+
+  /// Whether this build compiled the C shim with optimisation (`-c release`).
+  public static var cShimOptimized: Bool { mmn_bench_c_optimized() }
 
   /// The last CPU: on a small VM the first one tends to take the interrupts.
   public static var defaultPinCPU: Int? {
@@ -40,6 +46,7 @@ public struct BenchMachine: Sendable {
       liburcuVersion: liburcuVersion,
       sysMembarrier: SRCU.sysMembarrierWorks,
       build: build,
+      cOptimized: mmn_bench_c_optimized(),
       clock: "CLOCK_MONOTONIC",
       pinnedCPU: pinnedCPU,
       pinError: pinError)

@@ -48,6 +48,10 @@ public struct BenchPlan: Sendable {
   public var placements: Int = 8
   /// Untimed batches per list before the first sample of each placement.
   public var warmupBatches: Int = 2
+  /// No timed batch holds fewer iterations: a list that calibrates below
+  /// this is calibrated again, and then timed with at least this many
+  /// (its batches last longer than `batchNanoseconds`).
+  public var minimumIterations: Int = 100
   /// How long one batch runs; the iteration count is calibrated to it.
   public var batchNanoseconds: UInt64 = 200_000
   /// The CPU the sweep's thread is pinned to (nil: not pinned).
@@ -68,10 +72,18 @@ public struct ConcurrencyPlan: Sendable {
   public var flavors: [RCUFlavor] = RCUFlavor.allCases
   /// C no-op subscriptions on the readers' list.
   public var notifiers: Int = 64
-  /// Each phase (one reader, then R readers) runs this long.
+  /// Each phase (one reader, then R readers) runs this long: long enough
+  /// for a writer at `writerOpsPerSecond` to make ~25 registrations, so
+  /// that one more or fewer moves its measured rate by 4%, not 10%.
   public var phaseMilliseconds: Int = 250
-  /// Alternating one-reader / R-reader phase pairs; the scaling is their median.
-  public var phasePairs: Int = 3
+  /// Rounds of one one-reader and one R-reader phase (ABBA); the scaling
+  /// is the median of the per-round ratios.
+  public var phasePairs: Int = 6
+  /// Registrations (each followed by its put) per second per writer, held
+  /// fixed in every phase: a writer that ran flat out would get a CPU to
+  /// itself beside one reader but share with two, and the readers' scaling
+  /// would measure the writer's share of the machine instead of the read side.
+  public var writerOpsPerSecond: Int = 100
   /// Readers are pinned one per CPU, round robin, when true.
   public var pinReaders: Bool = true
 
@@ -102,9 +114,35 @@ public struct BenchRow: Sendable {
   public let ratioToC: Double?
   /// Failure paths against the same list's success path.
   public let ratioToSuccess: Double?
+  /// Against v5.11's walk with every harness addition compiled out, over
+  /// the same nodes (C, success, ledger off only).
+  public let ratioToReference: Double?
   /// Iterations in one timed batch, and timed batches.
   public let iterations: Int
   public let samples: Int
+  /// (p90 - p10) / median of the batches' ns per op: a fraction.
+  public let spread: Double
+  /// Sampling noise (two standard errors) of `ratioToOriginal` and `ratioToC`.
+  public let ratioToOriginalError: Double?
+  public let ratioToCError: Double?
+  /// Set by the self-checks (`BenchSelfCheck`) when the row contradicts the
+  /// work done; `suspectReason` says how.
+  public internal(set) var suspectReason: String? = nil
+  public var suspect: Bool { suspectReason != nil }
+}
+
+/// v5.11's walk with every harness addition compiled out
+/// (`port/config/original_reference.h`), over the C floor's list of one
+/// (N, flavour), timed in the same rounds.
+public struct BenchReference: Sendable {
+  public let flavor: RCUFlavor
+  public let notifiers: Int
+  public let nsPerOp: Double
+  public var nsPerNotifier: Double { nsPerOp / Double(notifiers) }
+  /// original as built (its C, success, ledger-off row) over the reference.
+  public let coreRatio: Double?
+  /// The reference against the floor: what the kernel's own checks cost.
+  public let ratioToFloor: Double?
 }
 
 /// The floor of one list shape: a plain C loop, no RCU, no checks.
@@ -144,6 +182,8 @@ public struct BenchControl: Sendable {
   /// The 10th and 90th percentiles of the per-round ratios.
   public let spreadP10: Double
   public let spreadP90: Double
+  /// |ratio - 1|: how far apart two identical cores read here.
+  public var spread: Double { abs(ratio - 1) }
 }
 
 /// One flavour's reader/writer run.
@@ -157,24 +197,47 @@ public struct ConcurrencyRow: Sendable {
   public let invalidationsPerSecond: Double
   /// Per reader, with one reader running (the scaling's baseline).
   public let singleReaderInvalidationsPerSecond: Double
-  /// R readers' total over one reader's, phase pairs' median; nil when R = 1.
+  /// R readers' total over one reader's, median of the per-round ratios;
+  /// nil when R = 1.
   public let scaling: Double?
+  /// Every round's R-reader / one-reader ratio, in order.
+  public let roundRatios: [Double]
+  /// The same ratio per second of CPU time the readers were given (R x
+  /// per-CPU-second rate with R readers over one reader's): the read side's
+  /// own scaling, whatever share of the CPUs the writer, the call_rcu
+  /// thread or other processes took in either phase; nil when R = 1.
+  public let scalingPerCPUSecond: Double?
+  /// Registrations per second per writer asked for, and measured in the
+  /// one-reader and the R-reader phases (nil without writers).
+  public let writerOpsPerSecond: Int
+  public let writerRateSingle: Double?
+  public let writerRateMulti: Double?
   /// All writers together; nil without writers.
   public let registrationsPerSecond: Double?
   /// `synchronize_srcu` as the writers saw it; nil without writers.
   public let syncLatencyMicrosecondsP50: Double?
   public let syncLatencyMicrosecondsP99: Double?
   public let syncCalls: Int
+  /// Set by the self-checks: scaling above the number of readers (or of
+  /// CPUs), or a writer rate that differed between the phases.
+  public internal(set) var suspectReason: String? = nil
+  public var suspect: Bool { suspectReason != nil }
 }
 
 /// Everything one `bench` run measured.
 public struct BenchReport: Sendable {
   public let machine: BenchMachine
   public let plan: BenchPlan
-  public let rows: [BenchRow]
+  public internal(set) var rows: [BenchRow]
   public let floors: [BenchFloor]
   public let accounting: [BenchAccounting]
+  public let references: [BenchReference]
   public let controls: [BenchControl]
-  public let concurrency: [ConcurrencyRow]
+  public internal(set) var concurrency: [ConcurrencyRow]
   public let seconds: Double
+
+  /// The A/A spread of the run: the largest |A/A ratio - 1| over its
+  /// (N, flavour) groups, a fraction (0 when no group had a control).
+  public var aaSpread: Double { controls.map(\.spread).max() ?? 0 }
+  public var suspects: Int { rows.filter(\.suspect).count + concurrency.filter(\.suspect).count }
 }

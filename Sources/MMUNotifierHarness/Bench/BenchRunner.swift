@@ -31,6 +31,7 @@ public enum BenchRunner {
     var rows: [BenchRow] = []
     var floors: [BenchFloor] = []
     var accounting: [BenchAccounting] = []
+    var references: [BenchReference] = []
     var controls: [BenchControl] = []
     let groups = plan.notifierCounts.flatMap { n in plan.flavors.map { (n, $0) } }
     let sweepShare = plan.concurrency == nil ? 1.0 : 0.6
@@ -53,6 +54,7 @@ public enum BenchRunner {
       rows += result.rows
       floors += result.floors
       if let a = result.accounting { accounting.append(a) }
+      if let r = result.reference { references.append(r) }
       if let c = result.control { controls.append(c) }
     }
 
@@ -67,11 +69,13 @@ public enum BenchRunner {
       }
     }
     progress?(BenchProgress(fraction: 1, stage: "done"))
-    return BenchReport(
+    var report = BenchReport(
       machine: machine, plan: plan, rows: rows, floors: floors, accounting: accounting,
-      controls: controls,
+      references: references, controls: controls,
       concurrency: concurrency,
       seconds: benchSeconds() - started)
+    report.applySelfChecks()
+    return report
   }
 }
 
@@ -109,7 +113,7 @@ final class BenchGroup {
     let ledger: Bool
   }
 
-  enum Role { case cell, floor, withoutAccounting, control }
+  enum Role { case cell, floor, withoutAccounting, reference, control }
 
   /// One timed thing and its samples across placements.
   final class Unit {
@@ -131,6 +135,7 @@ final class BenchGroup {
       switch role {
       case .floor: list!.timeFloor(iterations)
       case .withoutAccounting: list!.timeCoreWithoutAccounting(iterations)
+      case .reference: list!.timeReference(iterations)
       case .cell, .control: list!.timeCore(iterations)
       }
     }
@@ -143,6 +148,7 @@ final class BenchGroup {
   private var cells: [CellKey: Unit] = [:]
   private var floorUnits: [BenchDriver: Unit] = [:]
   private var withoutAccountingUnit: Unit?
+  private var referenceUnit: Unit?
   private var controlUnit: Unit?
   private var spacers: [UnsafeMutableRawPointer] = []
   private var generator = SystemRandomNumberGenerator()
@@ -189,9 +195,14 @@ final class BenchGroup {
       let unit = Unit(key: cFloor.key, role: .withoutAccounting, reported: false)
       units.insert(unit, at: at + 1)
       withoutAccountingUnit = unit
+      // and so does v5.11's walk with every harness addition compiled out
+      let reference = Unit(key: cFloor.key, role: .reference, reported: false)
+      units.insert(reference, at: at + 2)
+      referenceUnit = reference
     }
-    // A/A control: a second original list, timed like the first. Its ratio
-    // to the first is what "no difference" measures as on this machine.
+    // A/A control: a second original list, timed like the first but in the
+    // next copy of its lane's loops (another code address). Its ratio to
+    // the first is what "no difference" measures as on this machine.
     let controlKey = CellKey(variant: original.index, path: .success, driver: .c, ledger: false)
     let control = Unit(key: controlKey, role: .control, reported: false)
     let at =
@@ -229,9 +240,11 @@ final class BenchGroup {
       }
     }
     withoutAccountingUnit?.list = floorUnits[.c]?.list
+    referenceUnit?.list = floorUnits[.c]?.list
+    let copies = Int(MMN_BENCH_COPIES.rawValue)
     for unit in units {
       unit.list?.discardSpares()
-      unit.list?.codeCopy = UInt32(placement % Int(MMN_BENCH_COPIES.rawValue))
+      unit.list?.codeCopy = UInt32((placement + (unit.role == .control ? 1 : 0)) % copies)
     }
   }
 
@@ -257,6 +270,7 @@ final class BenchGroup {
     var rows: [BenchRow]
     var floors: [BenchFloor]
     var accounting: BenchAccounting?
+    var reference: BenchReference?
     var control: BenchControl?
   }
 
@@ -273,6 +287,8 @@ final class BenchGroup {
 
       for unit in units {
         if placement == 0 { calibrate(unit) }
+      }
+      for unit in units {
         for _ in 0..<plan.warmupBatches { _ = unit.time(unit.iterations) }
       }
       let rounds = (plan.samples - done) / (placements - placement)
@@ -300,18 +316,34 @@ final class BenchGroup {
     }
   }
 
-  /// Grows the batch until it lasts about `batchNanoseconds`, then warms up.
+  /// Warms the list up, then grows a trial batch until it lasts a quarter
+  /// of `batchNanoseconds` and scales it to the whole.
+  ///
+  /// The warm-up comes first because a list's first calls are not its
+  /// steady state: the first refused start formats its `pr_info` and fills
+  /// the mm's log records, the first walk faults the nodes in and binds
+  /// lazily. Calibrated on such a call, a refusing list was once timed
+  /// with 1 iteration per batch, three times slower than its Swift twin.
+  /// A list that still calibrates below `minimumIterations` is calibrated
+  /// again (up to three times), and never timed with fewer.
   private func calibrate(_ unit: Unit) {
-    var iterations = 1
-    while true {
-      let ns = unit.time(iterations)
-      if ns >= plan.batchNanoseconds / 8 || iterations >= 1 << 26 {
-        let scaled = Double(iterations) * Double(plan.batchNanoseconds) / Double(max(ns, 1))
-        unit.iterations = max(1, Int(scaled))
-        break
+    let minimum = max(1, plan.minimumIterations)
+    for _ in 0..<3 { _ = unit.time(minimum) }
+    var best = 0
+    for _ in 0..<3 {
+      var iterations = max(1, minimum / 4)
+      while true {
+        let ns = unit.time(iterations)
+        if ns >= plan.batchNanoseconds / 4 || iterations >= 1 << 26 {
+          let scaled = Double(iterations) * Double(plan.batchNanoseconds) / Double(max(ns, 1))
+          best = max(best, Int(scaled))
+          break
+        }
+        iterations *= 4
       }
-      iterations *= 8
+      if best >= minimum { break }
     }
+    unit.iterations = max(minimum, best)
   }
 
   private func result() -> Result {
@@ -346,7 +378,14 @@ final class BenchGroup {
           },
           ratioToC: c.flatMap { BenchStatistics.medianRatio(unit.samples, $0.samples) },
           ratioToSuccess: success.flatMap { BenchStatistics.medianRatio(unit.samples, $0.samples) },
-          iterations: unit.iterations, samples: unit.samples.count))
+          ratioToReference: k.driver == .c && !k.ledger && k.path == .success
+            ? referenceUnit.flatMap { BenchStatistics.medianRatio(unit.samples, $0.samples) } : nil,
+          iterations: unit.iterations, samples: unit.samples.count,
+          spread: BenchStatistics.spread(unit.samples),
+          ratioToOriginalError: original.flatMap {
+            BenchStatistics.medianRatioError(unit.samples, $0.samples)
+          },
+          ratioToCError: c.flatMap { BenchStatistics.medianRatioError(unit.samples, $0.samples) }))
     }
     let floors = floorUnits.keys.sorted { $0.rawValue < $1.rawValue }.map { driver in
       BenchFloor(
@@ -363,6 +402,15 @@ final class BenchGroup {
           BenchStatistics.medianRatio($0.samples, unit.samples)
         })
     }
+    var reference: BenchReference?
+    if let unit = referenceUnit, let floor = floorUnits[.c] {
+      reference = BenchReference(
+        flavor: flavor, notifiers: notifiers, nsPerOp: BenchStatistics.median(unit.samples),
+        coreRatio: cells[floor.key].flatMap {
+          BenchStatistics.medianRatio($0.samples, unit.samples)
+        },
+        ratioToFloor: BenchStatistics.medianRatio(unit.samples, floor.samples))
+    }
     var control: BenchControl?
     if let controlUnit, let first = cells[controlUnit.key],
       let ratio = BenchStatistics.medianRatio(controlUnit.samples, first.samples)
@@ -373,7 +421,8 @@ final class BenchGroup {
         spreadP10: BenchStatistics.percentile(ratios, 0.1),
         spreadP90: BenchStatistics.percentile(ratios, 0.9))
     }
-    return Result(rows: rows, floors: floors, accounting: accounting, control: control)
+    return Result(
+      rows: rows, floors: floors, accounting: accounting, reference: reference, control: control)
   }
 
 }

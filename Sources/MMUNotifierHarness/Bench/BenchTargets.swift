@@ -1,4 +1,4 @@
-/// One of issue 5's targets, judged on the rows of this run that it covers.
+/// One of issue 5's or issue 15's targets, judged on the rows of this run that it covers.
 public struct BenchTarget: Sendable {
   public let name: String
   public let limit: Double
@@ -12,7 +12,7 @@ public struct BenchTarget: Sendable {
   public var met: Bool { atMost ? worst <= limit : worst >= limit }
   public var limitText: String { (atMost ? "≤ " : "≥ ") + format(limit, 2) }
   /// How far past the limit, as a fraction of it (0 when met).
-  public var miss: Double { met ? 0 : abs(worst - limit) / limit }
+  public var miss: Double { met ? 0 : limit == 0 ? worst : abs(worst - limit) / limit }
 }
 
 extension BenchReport {
@@ -54,12 +54,29 @@ extension BenchReport {
       "upstream-fix failure / its success (C)", 2.2, atMost: true,
       rows.filter { cOff($0) && $0.path.fails && $0.variant.id == "upstream-fix" }
         .compactMap { r in r.ratioToSuccess.map { ($0, at(r)) } })
+    let scalings = concurrency.filter { $0.readers == 2 && readSideFlavors.contains($0.flavor) }
+      .compactMap { c in
+        c.scaling.map { ($0, "\(c.flavor) \(c.writers) writer(s) N=\(c.notifiers)") }
+      }
+    judge("2 readers / 1 reader invalidations (memb qsbr bp)", 1.8, atMost: false, scalings)
     judge(
-      "2 readers / 1 reader invalidations (memb qsbr bp)", 1.8, atMost: false,
+      "2 readers / 1 reader per CPU-second given (memb qsbr bp)", 1.8, atMost: false,
       concurrency.filter { $0.readers == 2 && readSideFlavors.contains($0.flavor) }
-        .compactMap { c in
-          c.scaling.map { ($0, "\(c.flavor) \(c.writers) writer(s) N=\(c.notifiers)") }
-        })
+        .compactMap { c in c.scalingPerCPUSecond.map { ($0, "\(c.flavor) N=\(c.notifiers)") } })
+    // issue 15
+    judge("2 readers / 1 reader, at most (2 CPUs' worth)", 2.0, atMost: true, scalings)
+    judge(
+      "A/A spread |ratio - 1| (every N and flavour)", 0.01, atMost: true,
+      controls.map { ($0.spread, "\($0.flavor) N=\($0.notifiers)") })
+    judge(
+      "core / reference (C, success, ledger off, original and upstream-fix)", 1.02, atMost: true,
+      rows.filter { cOff($0) && $0.path == .success && cores.contains($0.variant.id) }
+        .compactMap { r in r.ratioToReference.map { ($0, at(r)) } })
+    if !rows.isEmpty {
+      judge(
+        "suspect rows (self-checks)", 0, atMost: true,
+        [(Double(suspects), suspects == 0 ? "-" : "see self-checks")])
+    }
     return out
   }
 }

@@ -9,9 +9,14 @@ import Synchronization
 /// on it: does the read side scale, and what does `synchronize_srcu` cost
 /// under that load?
 ///
-/// Phases alternate between one reader and R readers (ABBA over the phase
-/// pairs), each with the same W writers, so the scaling ratio compares
-/// phases measured moments apart. Readers run the bench loop (a
+/// Phases alternate between one reader and R readers round by round (ABBA
+/// over the rounds), each with the same W writers, so every round's ratio
+/// compares phases measured moments apart, and the scaling is the median
+/// of those per-round ratios. Each writer is paced to a fixed rate
+/// (`writerOpsPerSecond`, absolute deadlines on CLOCK_MONOTONIC), so both
+/// kinds of phase see the same writer: flat out, a writer had a CPU of its
+/// own beside one reader but shared two CPUs with two readers, and the
+/// "scaling" of 2.7-3.5 on 2 CPUs measured that, not the read side. Readers run the bench loop (a
 /// non-blockable start, then the end) and do not take mmap_lock: what is
 /// measured is the SRCU read side and the traversal, not the mm's rwsem.
 /// A registration may therefore land inside a reader's start/end window,
@@ -31,28 +36,44 @@ enum ConcurrencyRun {
     var singleTotals: [Double] = []
     var multiTotals: [Double] = []
     var ratios: [Double] = []
+    var cpuRatios: [Double] = []
     var latencies: [Double] = []
     var registrations = 0
     var writerSeconds = 0.0
+    // per writer, by the number of readers in the phase
+    var writerOps: [Int: Int] = [:]
+    var writerTime: [Int: Double] = [:]
     let counts = plan.readers == 1 ? [1] : [1, plan.readers]
     for pair in 0..<plan.phasePairs {
       var totals: [Int: Double] = [:]
+      var perCPU: [Int: Double] = [:]
       for readers in pair % 2 == 0 ? counts : counts.reversed() {
         let phase = Phase.run(
           mm: list.mm, flavor: flavor, readers: readers, writers: plan.writers,
-          milliseconds: plan.phaseMilliseconds, pinReaders: plan.pinReaders)
+          milliseconds: plan.phaseMilliseconds, pinReaders: plan.pinReaders,
+          writerOpsPerSecond: plan.writerOpsPerSecond)
         totals[readers] = phase.invalidationsPerSecond
+        perCPU[readers] = phase.invalidationsPerCPUSecond
         latencies += phase.syncLatencies
         registrations += phase.registrations
         writerSeconds += phase.seconds
+        writerOps[readers, default: 0] += phase.registrations
+        writerTime[readers, default: 0] += phase.seconds * Double(max(plan.writers, 1))
       }
       singleTotals.append(totals[1]!)
       if plan.readers > 1 {
         multiTotals.append(totals[plan.readers]!)
         ratios.append(totals[plan.readers]! / totals[1]!)
+        if perCPU[1]! > 0 {
+          cpuRatios.append(Double(plan.readers) * perCPU[plan.readers]! / perCPU[1]!)
+        }
       }
     }
 
+    func rate(_ readers: Int) -> Double? {
+      guard plan.writers > 0, let t = writerTime[readers], t > 0 else { return nil }
+      return Double(writerOps[readers] ?? 0) / t
+    }
     let perReader =
       plan.readers == 1
       ? BenchStatistics.median(singleTotals)
@@ -63,6 +84,11 @@ enum ConcurrencyRun {
       invalidationsPerSecond: perReader,
       singleReaderInvalidationsPerSecond: BenchStatistics.median(singleTotals),
       scaling: ratios.isEmpty ? nil : BenchStatistics.median(ratios),
+      roundRatios: ratios,
+      scalingPerCPUSecond: cpuRatios.isEmpty ? nil : BenchStatistics.median(cpuRatios),
+      writerOpsPerSecond: plan.writerOpsPerSecond,
+      writerRateSingle: rate(1),
+      writerRateMulti: plan.readers == 1 ? nil : rate(plan.readers),
       registrationsPerSecond: plan.writers == 0 ? nil : Double(registrations) / writerSeconds,
       syncLatencyMicrosecondsP50: latencies.isEmpty
         ? nil : BenchStatistics.percentile(latencies, 0.5) / 1000,
@@ -76,6 +102,13 @@ enum ConcurrencyRun {
 private struct Phase {
   /// All readers together.
   var invalidationsPerSecond = 0.0
+  /// Invalidations per second of CPU time the readers were given, all
+  /// readers together (CLOCK_THREAD_CPUTIME_ID).
+  var invalidationsPerCPUSecond: Double {
+    readerCPUSeconds > 0 ? Double(invalidations) / readerCPUSeconds : 0
+  }
+  var invalidations = 0
+  var readerCPUSeconds = 0.0
   var registrations = 0
   var seconds = 0.0
   var syncLatencies: [Double] = []
@@ -97,7 +130,8 @@ private struct Phase {
   }
 
   static func run(
-    mm: MM, flavor: RCUFlavor, readers: Int, writers: Int, milliseconds: Int, pinReaders: Bool
+    mm: MM, flavor: RCUFlavor, readers: Int, writers: Int, milliseconds: Int, pinReaders: Bool,
+    writerOpsPerSecond: Int
   ) -> Phase {
     let control = Control()
     let cpus = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
@@ -112,7 +146,9 @@ private struct Phase {
     for i in 0..<writers {
       threads.append(
         KernelThread(name: "bench-writer\(i)") {
-          writer(mm: mm, flavor: flavor, control: control)
+          writer(
+            mm: mm, flavor: flavor, control: control,
+            periodNanoseconds: UInt64(1_000_000_000 / max(1, writerOpsPerSecond)))
         })
     }
     while control.ready.load(ordering: .acquiring) < readers + writers { sched_yield() }
@@ -132,26 +168,55 @@ private struct Phase {
     // must go offline again before it blocks or exits.
     if flavor == .qsbr { SRCU.stayOnline(.qsbr, true) }
     var done = 0
+    let cpu0 = threadCPUSeconds()
     let t0 = mmn_now_ns()
     repeat {
       _ = mmn_bench_core(mm.raw, UInt(readerChunk), false, MMN_BENCH_LANE_C.rawValue, 0)
       done += readerChunk
     } while !control.stop.load(ordering: .relaxed)
     let elapsed = Double(mmn_now_ns() - t0) / 1e9
+    let cpu = threadCPUSeconds() - cpu0
     if flavor == .qsbr { SRCU.stayOnline(.qsbr, false) }
-    control.results.withLock { $0.invalidationsPerSecond += Double(done) / elapsed }
+    control.results.withLock {
+      $0.invalidationsPerSecond += Double(done) / elapsed
+      $0.invalidations += done
+      $0.readerCPUSeconds += cpu
+    }
+  }
+
+  /// This thread's CPU time: what it was given, whatever else ran.
+  private static func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
   }
 
   /// mmn_subscription_create copies the symbol; this one outlives every call anyway.
   private static let writerSymbol: StaticString = "bench_writer_notifier"
 
-  private static func writer(mm: MM, flavor: RCUFlavor, control: Control) {
+  private static func writer(
+    mm: MM, flavor: RCUFlavor, control: Control, periodNanoseconds: UInt64
+  ) {
     control.ready.add(1, ordering: .releasing)
     control.waitForGo()
     var registered = 0
     var latencies: [Double] = []
     let t0 = mmn_now_ns()
+    var next = t0
     while !control.stop.load(ordering: .relaxed) {
+      // Paced: sleep to the next deadline. A writer behind by a few
+      // periods (a synchronize_srcu that waited) catches up at once, so its
+      // rate over the phase stays the one asked for; one further behind
+      // than that starts afresh (the rate check then shows the miss).
+      next += periodNanoseconds
+      let now = mmn_now_ns()
+      if next > now {
+        var ts = timespec(tv_sec: Int(next / 1_000_000_000), tv_nsec: Int(next % 1_000_000_000))
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+        if control.stop.load(ordering: .relaxed) { break }
+      } else if now - next > 8 * periodNanoseconds {
+        next = now
+      }
       var config = mmn_subscription_config(
         ops: mmn_bench_noop_ops(true), ctx: nil,
         symbol: UnsafeRawPointer(writerSymbol.utf8Start).assumingMemoryBound(to: CChar.self),
