@@ -27,7 +27,7 @@ public struct BlockableStartFailure: CoreVariantScenario {
     rig.mm.munmap(start: object.start, end: object.end)
     return rig.result([
       .int("kvm_mmu_notifier_count", kvm.mmuNotifierCount),
-      .int("munmapped_vmas", rig.mm.reapedVMAs), .int("object_vma", objectVMA),
+      .int("munmapped_vmas", rig.mm.unmappedVMAs), .int("object_vma", objectVMA),
     ])
   }
 }
