@@ -29,7 +29,8 @@ public struct LedgerRun: Sendable {
 
   /// Runs on the calling thread, which must be one the caller owns.
   public static func run(
-    variant: Variant, flavor: RCUFlavor, counting: Int, failing: Int, ranges: Int, blockable: Bool
+    variant: Variant, flavor: RCUFlavor, counting: Int, failing: Int, ranges: Int, blockable: Bool,
+    failingEveryKth: Int = 1, failingWithEnd: Bool = false
   ) -> LedgerRun {
     // Non-blockable ranges go through the variant's own OOM reaper (one
     // VMA per range), so caller-side variants count too.
@@ -40,7 +41,8 @@ public struct LedgerRun: Sendable {
       subs.append(("counting\(i)", try! mm.register(n), n))
     }
     for i in 0..<failing {
-      let n = FailingNotifier(symbol: "failing\(i)_notifier")
+      let n = FailingNotifier(
+        everyKth: failingEveryKth, implementsEnd: failingWithEnd, symbol: "failing\(i)_notifier")
       subs.append(("failing\(i)", try! mm.register(n), nil))
     }
     var oom: MM.OOMResult?
