@@ -83,7 +83,8 @@ extension PatchesCommand {
           .filter { !$0.hasPrefix(".") }.sorted()
         if let extra = copied.first(where: { !portFiles.contains($0) }) {
           throw PatchesCommand.failure(
-            "\(edits.path)/\(extra) is not a port file; valid: \(portFiles.joined(separator: ", "))")
+            "\(edits.path)/\(extra) is not a port file; valid: \(portFiles.joined(separator: ", "))"
+          )
         }
         if let missing = portFiles.first(where: { !copied.contains($0) }) {
           throw PatchesCommand.failure("\(edits.path) has no \(missing); copy every port file")

@@ -27,7 +27,8 @@ struct Run: ParsableCommand {
   var failingEvery: Int = 1
   @Flag(
     name: .customLong("failing-with-end"),
-    help: "Failing notifiers implement invalidate_range_end too (the case the merged fix WARNs on).")
+    help: "Failing notifiers implement invalidate_range_end too (the case the merged fix WARNs on)."
+  )
   var failingWithEnd = false
   @Option(
     name: .long,

@@ -64,7 +64,8 @@ struct DriverAuthorAPITests {
     sub?.unregister()
   }
 
-  @Test("ScenarioMetrics(mm:) after an OOM reap carries the reaper's metrics: not reaped, not paired")
+  @Test(
+    "ScenarioMetrics(mm:) after an OOM reap carries the reaper's metrics: not reaped, not paired")
   func metricsFromMMAfterReap() throws {
     // reject-multi refuses for every notifier when two are registered:
     // nothing fails in a driver, yet the reaper reaps nothing.

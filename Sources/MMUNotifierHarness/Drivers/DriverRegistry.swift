@@ -114,7 +114,8 @@ public struct ScenarioCast: Sendable {
   /// `id`, or `id:role=driver` when a role is cast: the compare row and
   /// cell of this cast.
   public func id(_ base: String) -> String {
-    ([base] + ScenarioRole.allCases.compactMap { r in drivers[r].map { "\(r.rawValue)=\($0.name)" } })
+    ([base]
+      + ScenarioRole.allCases.compactMap { r in drivers[r].map { "\(r.rawValue)=\($0.name)" } })
       .joined(separator: ":")
   }
 

@@ -49,7 +49,9 @@ public struct OOMFlakyNeighbour: CoreVariantScenario, RoleScenario {
     let subs = rig.register(inTraversalOrder: [victim, neighbour])
     var extra: [Metric] = []
     rig.oomReap()
-    if let kvm = victim as? KVM { extra.append(.int("kvm_mmu_notifier_count", kvm.mmuNotifierCount)) }
+    if let kvm = victim as? KVM {
+      extra.append(.int("kvm_mmu_notifier_count", kvm.mmuNotifierCount))
+    }
     if neighbour === flaky { extra += [.int("flaky_failures", flaky.failures)] + p.metrics }
     return rig.result(
       extra + cast.metrics(.victim, [subs[0]]) + cast.metrics(.refusingNeighbour, [subs[1]]))
@@ -84,7 +86,9 @@ public struct FailingStartWithEnd: CoreVariantScenario, RoleScenario {
     let subs = rig.register(inTraversalOrder: [victim, failing])
     rig.oomReap()
     var extra: [Metric] = []
-    if let kvm = victim as? KVM { extra.append(.int("kvm_mmu_notifier_count", kvm.mmuNotifierCount)) }
+    if let kvm = victim as? KVM {
+      extra.append(.int("kvm_mmu_notifier_count", kvm.mmuNotifierCount))
+    }
     extra.append(.int("failing_notifier_ends", subs[1].ledger.ends))
     return rig.result(
       extra + cast.metrics(.victim, [subs[0]]) + cast.metrics(.refusingWithEnd, [subs[1]]))
@@ -113,7 +117,9 @@ public struct OOMNoFailure: CoreVariantScenario, RoleScenario {
     let subs = rig.register(inTraversalOrder: [victim, neighbour])
     rig.oomReap()
     var extra: [Metric] = []
-    if let kvm = victim as? KVM { extra.append(.int("kvm_mmu_notifier_count", kvm.mmuNotifierCount)) }
+    if let kvm = victim as? KVM {
+      extra.append(.int("kvm_mmu_notifier_count", kvm.mmuNotifierCount))
+    }
     if let gru = neighbour as? GRU { extra.append(.int("gru_ms_range_active", gru.msRangeActive)) }
     return rig.result(
       extra + cast.metrics(.victim, [subs[0]]) + cast.metrics(.neighbour, [subs[1]]))
@@ -141,9 +147,11 @@ public struct ARMTwoKVM: CoreVariantScenario, RoleScenario {
     let rig = ScenarioRig(scenario: id, variant: variant, context: context, vmas: p.vmas)
     defer { rig.tearDown() }
     let first =
-      cast.make(.victim, mm: rig.mm, name: "victim0") ?? KVM(mm: rig.mm, version: .v5_11, name: "kvm0")
+      cast.make(.victim, mm: rig.mm, name: "victim0")
+      ?? KVM(mm: rig.mm, version: .v5_11, name: "kvm0")
     let second =
-      cast.make(.victim, mm: rig.mm, name: "victim1") ?? KVM(mm: rig.mm, version: .v5_11, name: "kvm1")
+      cast.make(.victim, mm: rig.mm, name: "victim1")
+      ?? KVM(mm: rig.mm, version: .v5_11, name: "kvm1")
     let flaky = Flaky(period: p.flakyPeriod, firstFailure: p.firstFailure)
     let neighbour = cast.make(.refusingNeighbour, mm: rig.mm, name: "neighbour") ?? flaky
     // One victim is visited before the refusal and one after it.

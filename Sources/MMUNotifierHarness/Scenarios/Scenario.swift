@@ -235,7 +235,8 @@ public struct ScenarioMetrics: Sendable, Equatable {
   public var all: [Metric] {
     let metrics: [Metric] =
       [
-        .int("use_after_free", useAfterFree), .int("missing_ends", missingEnds), .int("ends_without_start", endsWithoutStart),
+        .int("use_after_free", useAfterFree), .int("missing_ends", missingEnds),
+        .int("ends_without_start", endsWithoutStart),
         .int("duplicate_ends", duplicateEnds), .int("warnings", warnings), .int("bugs", bugs),
         .int("might_sleep", mightSleep), .int("lockdep_splats", lockdepSplats),
         .bool("hung", hung), .int("hung_waits", hungWaits), .bool("tainted", tainted),

@@ -37,7 +37,8 @@ struct PageTableMirrorTests {
 
   /// A scenario of the package's own, on the harness's rig: the mirror and
   /// a refusing neighbour, the mirror traversed first.
-  @Test("A scenario of its own: the OOM reaper's retries leave no open invalidation under upstream-fix")
+  @Test(
+    "A scenario of its own: the OOM reaper's retries leave no open invalidation under upstream-fix")
   func ownScenario() throws {
     let rig = ScenarioRig(
       scenario: "mirror-vs-refusal", variant: try Variant.named("upstream-fix"),
