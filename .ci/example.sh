@@ -43,4 +43,11 @@ grep -q 'oom-flaky-neighbour:victim=page-table-mirror' <<<"$out" || {
   echo "example.sh: compare --driver page-table-mirror did not run oom-flaky-neighbour with the driver as victim" >&2
   exit 1
 }
+# The package's own scenario, registered through the same entry point.
+out=$(swift run driver-harness compare --scenario mirror-before-refusal --variant original,upstream-fix)
+echo "$out"
+grep -q '^mirror-before-refusal ' <<<"$out" || {
+  echo "example.sh: compare --scenario mirror-before-refusal did not run the example's scenario" >&2
+  exit 1
+}
 echo "example.sh: Examples/DriverExample built, tested and compared against mmn-harness 0.1.0 ($rev)"

@@ -53,4 +53,17 @@ struct PageTableMirrorTests {
     #expect(result.metrics["oom_reaped"] == (reap.reaped ? 1 : 0))
     #expect(result.verdict.kind != .missingEnds)
   }
+
+  @Test("The package's own scenario: original leaves the mirror open, upstream-fix closes it")
+  func packageScenario() throws {
+    let scenario = MirrorBeforeRefusal()
+    let original = scenario.run(target: "original", context: ScenarioContext())
+    #expect(original.verdict.kind == .missingEnds)
+    #expect((original.metrics["mirror_invalidating"] ?? 0) > 0)
+    let fixed = scenario.run(target: "upstream-fix", context: ScenarioContext())
+    #expect(fixed.metrics["mirror_invalidating"] == 0)
+    #expect(fixed.verdict.kind != .missingEnds)
+    try ScenarioCatalog.register(scenario)
+    #expect(ScenarioCatalog.all.contains { $0.id == "mirror-before-refusal" })
+  }
 }
