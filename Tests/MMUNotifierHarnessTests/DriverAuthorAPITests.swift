@@ -164,4 +164,47 @@ struct DriverAuthorAPITests {
     #expect(fixed.verdict.kind == .paired)
     #expect(fixed.metrics["victim_missing_ends"] == 0)
   }
+
+  @Test("A refusing driver registered by name plays the refusing neighbour beside KVM")
+  func registeredRefusingNeighbour() throws {
+    DriverRegistry.register("api-test-refuser", roles: [.refusingNeighbour]) { _, name in
+      FailingNotifier(everyKth: 2, symbol: "api_\(name)")
+    }
+    let driver = try DriverRegistry.driver(named: "api-test-refuser")
+    let ids = Set(ScenarioCatalog.casts(of: driver).map(\.id))
+    for base in [
+      "oom-flaky-neighbour", "arm-two-kvm", "memslot-update-after-oom", "gru-fault-after-oom",
+      "itree-then-hlist-failure",
+    ] {
+      #expect(ids.contains("\(base):refusing-neighbour=api-test-refuser"), "\(base)")
+    }
+    #expect(!ids.contains { $0.hasPrefix("oom-no-failure") })
+    let scenario = OOMFlakyNeighbour().casting(driver, as: .refusingNeighbour)
+    #expect(scenario.setup.hasSuffix("[api-test-refuser as refusing-neighbour]"))
+    let original = scenario.run(target: "original", context: ScenarioContext())
+    // KVM is still the victim: its count stays raised under v5.11
+    #expect(original.verdict.kind == .missingEnds)
+    #expect((original.metrics["kvm_mmu_notifier_count"] ?? 0) > 0)
+    #expect(original.metrics["flaky_failures"] == nil)
+    #expect((original.metrics["refusing_neighbour_starts_failed"] ?? 0) > 0)
+    let fixed = scenario.run(target: "upstream-fix", context: ScenarioContext())
+    #expect(fixed.metrics["kvm_mmu_notifier_count"] == 0)
+  }
+
+  @Test("Every built-in scenario with roles runs each role with a registered driver")
+  func everyRoleRuns() throws {
+    DriverRegistry.register("api-test-any", roles: Set(ScenarioRole.allCases)) { mm, name in
+      CountingNotifier(symbol: "api_any_\(name)")
+    }
+    let driver = try DriverRegistry.driver(named: "api-test-any")
+    let casts = ScenarioCatalog.casts(of: driver)
+    let roleCount = ScenarioCatalog.builtIn.compactMap { $0 as? any RoleScenario }
+      .map(\.roles.count).reduce(0, +)
+    #expect(casts.count == roleCount)
+    for scenario in casts {
+      let r = scenario.run(target: "upstream-fix", context: ScenarioContext())
+      #expect(r.scenario == scenario.id)
+      #expect(r.verdict.kind != .crash && r.verdict.kind != .useAfterFree, "\(scenario.id)")
+    }
+  }
 }

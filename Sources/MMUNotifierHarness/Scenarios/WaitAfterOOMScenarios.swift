@@ -4,16 +4,24 @@
 
 /// Seed 000: "the SGI UV GRU driver ... blocks and sleeps fault handlers
 /// during ...start(), and unblocks/wakes the handlers during ...end()".
-public struct GRUFaultAfterOOM: CoreVariantScenario {
-  public let id = "gru-fault-after-oom"
+/// Role: the refusing neighbour (i915 userptr, which refuses a
+/// non-blockable range over its object); GRU stays, as the fault is GRU's.
+public struct GRUFaultAfterOOM: CoreVariantScenario, RoleScenario {
+  public static let scenarioID = "gru-fault-after-oom"
+  public var id: String { cast.id(Self.scenarioID) }
   public let origin = "000_871c1dbad972686f.txt"
-  public let setup = "GRU + i915 userptr (an object over one VMA); OOM reaper, then a GRU fault"
+  public var setup: String {
+    cast.setup("GRU + i915 userptr (an object over one VMA); OOM reaper, then a GRU fault")
+  }
   public let claim = "original: the fault hangs; the fixes: it completes"
 
-  public init() {}
+  public let roles: [ScenarioRole] = [.refusingNeighbour]
+  public var cast = ScenarioCast()
+
+  public init(cast: ScenarioCast = ScenarioCast()) { self.cast = cast }
 
   public func run(variant: Variant, context: ScenarioContext) -> ScenarioResult {
-    var rng = context.random(for: id)
+    var rng = context.random(for: Self.scenarioID)
     let vmas = rng.int(in: 2...6)
     let objectVMA = rng.int(in: 0...(vmas - 1))
     let rig = ScenarioRig(scenario: id, variant: variant, context: context, vmas: vmas)
@@ -22,15 +30,17 @@ public struct GRUFaultAfterOOM: CoreVariantScenario {
     let i915 = I915Userptr()
     let object = rig.vma(objectVMA)
     i915.addObject(start: object.start, length: object.end - object.start)
-    rig.register(inTraversalOrder: [gru, i915])
+    let neighbour = cast.make(.refusingNeighbour, mm: rig.mm, name: "neighbour") ?? i915
+    let subs = rig.register(inTraversalOrder: [gru, neighbour])
     rig.oomReap()
     let leaked = gru.msRangeActive
     let completed = KernelThread.run(name: "gru_user") { gru.fault() }
     rig.driverHung = !completed
-    return rig.result([
-      .int("gru_ms_range_active", leaked), .bool("gru_fault_completed", completed),
-      .int("i915_object_vma", objectVMA),
-    ])
+    return rig.result(
+      [
+        .int("gru_ms_range_active", leaked), .bool("gru_fault_completed", completed),
+        .int("i915_object_vma", objectVMA),
+      ] + cast.metrics(.refusingNeighbour, [subs[1]]))
   }
 }
 
