@@ -26,6 +26,18 @@ enum StaleBuild {
           .utf8))
   }
 
+  /// For an unknown variant that has a patch in the checkout: the binary
+  /// predates it, and the one line says to rebuild.
+  static func hint(for error: HarnessInputError) -> String {
+    guard case .unknown("variant", let name, _) = error, let root = RepositoryRoot.locate(),
+      let names = try? FileManager.default.contentsOfDirectory(
+        atPath: root.appendingPathComponent("patches").path),
+      let patch = names.sorted().first(where: { $0.hasSuffix("-\(name).patch") })
+    else { return "" }
+    return
+      " (patches/\(patch) is not in this binary: rebuild with `mmn-harness patches apply patches/\(patch)` and `swift build -c release`)"
+  }
+
   static func modified(_ path: String) -> Date? {
     (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
   }

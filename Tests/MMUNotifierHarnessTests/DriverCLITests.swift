@@ -140,6 +140,22 @@ struct DriverCLITests {
     }
   }
 
+  @Test("An unknown variant that has a patch in the checkout says rebuild, in the same one line")
+  func unknownVariantWithPatchSaysRebuild() throws {
+    try PatchToolTests.withFakeRepository { root in
+      try PatchToolTests.write("Variant: my-fix\n", to: "patches/0001-my-fix.patch", in: root)
+      let r = try HarnessCLI.run(["run", "--variant", "my-fix"], in: root)
+      #expect(r.status == 2)
+      #expect(r.stdout.isEmpty)
+      #expect(r.stderr.split(separator: "\n").count == 1)
+      #expect(r.stderr.contains("unknown variant 'my-fix'; valid: original"))
+      #expect(r.stderr.contains("patches/0001-my-fix.patch is not in this binary: rebuild"))
+      // a name no patch has: the plain refusal
+      let plain = try HarnessCLI.run(["run", "--variant", "no-such"], in: root)
+      #expect(!plain.stderr.contains("rebuild"))
+    }
+  }
+
   static func stderr(of binary: URL, _ arguments: [String], in directory: URL) throws -> String {
     let process = Process()
     process.executableURL = binary
