@@ -9,6 +9,9 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .library(name: "MMUNotifierHarness", targets: ["MMUNotifierHarness"]),
+    // The whole CLI as a library: a driver author's own binary calls
+    // `HarnessCLI.main(drivers:)` to get every command with its drivers.
+    .library(name: "MMNHarnessCLI", targets: ["MMNHarnessCLI"]),
     .executable(name: "mmn-harness", targets: ["mmn-harness"]),
   ],
   dependencies: [
@@ -60,12 +63,17 @@ let package = Package(
       dependencies: ["CSupport"],
       path: "Sources/MMUNotifierHarness"
     ),
-    .executableTarget(
-      name: "mmn-harness",
+    .target(
+      name: "MMNHarnessCLI",
       dependencies: [
         "MMUNotifierHarness",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
+      path: "Sources/MMNHarnessCLI"
+    ),
+    .executableTarget(
+      name: "mmn-harness",
+      dependencies: ["MMNHarnessCLI"],
       path: "Sources/mmn-harness"
     ),
     .testTarget(

@@ -105,7 +105,7 @@ struct BadInputTests {
       ),
       Refusal(
         ["help", "patches", "frobnicate"],
-        "unknown command 'frobnicate' for `help patches`; valid: apply, list, verify"),
+        "unknown command 'frobnicate' for `help patches`; valid: apply, list, new, verify"),
       // patches from a directory that is no checkout: never the build's own tree
       Refusal(["patches", "list"], "no mmn-harness checkout at or above"),
       Refusal(["patches", "verify"], "no mmn-harness checkout at or above"),

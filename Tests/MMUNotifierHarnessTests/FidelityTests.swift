@@ -34,7 +34,7 @@ private final class GatedOnce: Notifier, @unchecked Sendable {
 /// An interval notifier that records the event of every invalidation.
 private final class EventInterval: IntervalNotifier, @unchecked Sendable {
   let symbol = "event_interval"
-  let events = Locked<[mmu_notifier_event]>([])
+  let events = Locked<[NotifierEvent]>([])
   func invalidate(_ interval: IntervalRef, range: NotifierRange, currentSeq: UInt) -> Bool {
     events.withLock { $0.append(range.event) }
     interval.setSeq(currentSeq)
@@ -177,9 +177,9 @@ struct FidelityTests {
       "hlist", log: EventLog(), callbacks: [.invalidateRangeStart, .invalidateRangeEnd, .release])
     let hsub = try mm.register(hlist)
     mm.exitMmap()
-    #expect(interval.events.withLock { $0 } == [MMU_NOTIFY_RELEASE, MMU_NOTIFY_UNMAP])
+    #expect(interval.events.withLock { $0 } == [.release, .unmap])
     #expect(hlist.log.all == ["hlist.release"], "the hlist was emptied by release")
-    #expect(mm.reapedVMAs == 2)
+    #expect(mm.unmappedVMAs == 2)
     #expect(mm.activeInvalidateRanges == 0)
     hsub.unregister()
     sub.remove()

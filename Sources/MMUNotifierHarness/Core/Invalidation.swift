@@ -15,13 +15,13 @@ public final class Invalidation {
   private let holdsMmapLock: Bool
 
   public init(
-    _ mm: MM, start: UInt, end: UInt, event: mmu_notifier_event = MMU_NOTIFY_UNMAP,
+    _ mm: MM, start: UInt, end: UInt, event: NotifierEvent = .unmap,
     holdMmapLock: Bool = true
   ) {
     self.mm = mm
     range = .allocate(capacity: 1)
     holdsMmapLock = holdMmapLock && mmn_mmap_read_lock(mm.raw)
-    mmn_range_init(range, mm.raw, event, start, end)
+    mmn_range_init(range, mm.raw, event.cValue, start, end)
   }
 
   deinit {

@@ -16,15 +16,21 @@ public struct LedgerRun: Sendable {
   public let totals: LedgerCounts
   public let logCounts: KernelLogCounts
   public let log: [KernelLogRecord]
-  /// VMAs the OOM reaper (or munmap) unmapped, and how many there were.
-  public let reapedVMAs: Int
+  /// Distinct VMAs the OOM reaper's attempts (or munmap) unmapped, and how
+  /// many there were (`MM.unmappedVMAs`).
+  public let unmappedVMAs: Int
+  @available(*, deprecated, renamed: "unmappedVMAs")
+  public var reapedVMAs: Int { unmappedVMAs }
   public let vmas: Int
   /// oom_reap_task_mm attempts; nil for munmap runs.
   public let oomAttempts: Int?
+  /// `OOMResult.reaped`: an attempt passed every VMA; nil for munmap runs.
+  public let oomReaped: Bool?
 
   /// Runs on the calling thread, which must be one the caller owns.
   public static func run(
-    variant: Variant, flavor: RCUFlavor, counting: Int, failing: Int, ranges: Int, blockable: Bool
+    variant: Variant, flavor: RCUFlavor, counting: Int, failing: Int, ranges: Int, blockable: Bool,
+    failingEveryKth: Int = 1, failingWithEnd: Bool = false
   ) -> LedgerRun {
     // Non-blockable ranges go through the variant's own OOM reaper (one
     // VMA per range), so caller-side variants count too.
@@ -35,7 +41,8 @@ public struct LedgerRun: Sendable {
       subs.append(("counting\(i)", try! mm.register(n), n))
     }
     for i in 0..<failing {
-      let n = FailingNotifier(symbol: "failing\(i)_notifier")
+      let n = FailingNotifier(
+        everyKth: failingEveryKth, implementsEnd: failingWithEnd, symbol: "failing\(i)_notifier")
       subs.append(("failing\(i)", try! mm.register(n), nil))
     }
     var oom: MM.OOMResult?
@@ -47,8 +54,8 @@ public struct LedgerRun: Sendable {
     let rows = subs.map { Row(name: $0.0, ledger: $0.1.ledger, activeCount: $0.2?.activeCount) }
     let result = LedgerRun(
       variant: variant, flavor: flavor, rows: rows, totals: mm.ledgerTotals,
-      logCounts: mm.logCounts, log: mm.log, reapedVMAs: mm.reapedVMAs, vmas: mm.vmaCount,
-      oomAttempts: oom?.attempts)
+      logCounts: mm.logCounts, log: mm.log, unmappedVMAs: mm.unmappedVMAs, vmas: mm.vmaCount,
+      oomAttempts: oom?.attempts, oomReaped: oom?.reaped)
     for s in subs { s.1.unregister() }
     return result
   }
@@ -57,9 +64,10 @@ public struct LedgerRun: Sendable {
     var out = [
       "variant \(variant.id), flavour \(flavor.rawValue), "
         + (oomAttempts.map {
-          "OOM reaper over \(vmas) VMAs: \(reapedVMAs) reaped, \($0) attempt(s)"
+          "OOM reaper over \(vmas) VMAs: \(unmappedVMAs) unmapped, \($0) attempt(s), "
+            + (oomReaped == true ? "reaped" : "not reaped")
         }
-          ?? "munmap: \(reapedVMAs) range(s) unmapped"),
+          ?? "munmap: \(unmappedVMAs) range(s) unmapped"),
       "",
     ]
     out.append(
@@ -100,7 +108,9 @@ public struct LedgerRun: Sendable {
       ),
       ("totals", .object(totals.jsonFields)),
       ("warnings", .int(Int64(logCounts.warnings))), ("bugs", .int(Int64(logCounts.bugs))),
-      ("reaped_vmas", .int(Int64(reapedVMAs))), ("total_vmas", .int(Int64(vmas))),
+      ("reaped_vmas", .int(Int64(unmappedVMAs))), ("total_vmas", .int(Int64(vmas))),
+      ("oom_reaped", oomReaped.map { .bool($0) } ?? .null),
+      ("oom_attempts", oomAttempts.map { .int(Int64($0)) } ?? .null),
     ])
     o = o.adding("log", .array(log.map { .string($0.text) }))
     return o.rendered()

@@ -125,21 +125,38 @@ public final class MM: @unchecked Sendable {
 
   // MARK: callers
 
+  /// What one `oom_reap_task` did.
   public struct OOMResult: Sendable, Equatable {
-    /// `oom_reap_task` succeeded within its retries.
+    /// One `oom_reap_task_mm` attempt passed every VMA's non-blocking start
+    /// within `MAX_OOM_REAP_RETRIES` (10) attempts. False although every VMA
+    /// was unmapped (`MM.unmappedVMAs`) when each attempt met a refusal at
+    /// a different VMA: an attempt that skips any VMA counts as failed.
     public let reaped: Bool
-    /// `oom_reap_task_mm` attempts (at most 10).
+    /// `oom_reap_task_mm` attempts (1...10).
     public let attempts: Int
+
+    public init(reaped: Bool, attempts: Int) {
+      self.reaped = reaped
+      self.attempts = attempts
+    }
   }
 
   /// The OOM reaper's `oom_reap_task` on this mm (the caller's thread is
-  /// the reaper).
+  /// the reaper). The result is also kept as `lastOOMReap`, which
+  /// `ScenarioMetrics(mm:)` reports.
   @discardableResult
   public func oomReap() -> OOMResult {
     var r = mmn_oom_result()
     mmn_oom_reap_task(raw, &r)
-    return OOMResult(reaped: r.reaped, attempts: Int(r.attempts))
+    let result = OOMResult(reaped: r.reaped, attempts: Int(r.attempts))
+    lastReap.withLock { $0 = result }
+    return result
   }
+
+  private let lastReap = Locked<OOMResult?>(nil)
+
+  /// The latest `oomReap()`'s result, nil if the reaper never ran.
+  public var lastOOMReap: OOMResult? { lastReap.withLock { $0 } }
 
   /// munmap of `[start, end)`: a blockable start and end under mmap_lock.
   public func munmap(start: UInt, end: UInt) { mmn_munmap(raw, start, end) }
@@ -162,8 +179,14 @@ public final class MM: @unchecked Sendable {
   public func vmaRange(_ i: Int) -> (start: UInt, end: UInt) {
     (mmn_mm_vma_start(raw, UInt(i)), mmn_mm_vma_end(raw, UInt(i)))
   }
-  /// VMAs whose pages were unmapped (by the OOM reaper or munmap).
-  public var reapedVMAs: Int { Int(mmn_mm_reaped_vmas(raw)) }
+  /// Distinct VMAs whose pages were unmapped at least once since the mm
+  /// was made, by any OOM reaper attempt or munmap: cumulative, and each
+  /// VMA counts once however often it is unmapped. Not whether a reap
+  /// succeeded (`OOMResult.reaped`): 4 of 4 unmapped with `reaped` false
+  /// means every attempt skipped some VMA whose start was refused.
+  public var unmappedVMAs: Int { Int(mmn_mm_reaped_vmas(raw)) }
+  @available(*, deprecated, renamed: "unmappedVMAs")
+  public var reapedVMAs: Int { unmappedVMAs }
   public var activeInvalidateRanges: UInt { mmn_mm_active_invalidate_ranges(raw) }
   public var invalidateSeq: UInt { mmn_mm_invalidate_seq(raw) }
   public var hlistCount: Int { Int(mmn_mm_hlist_count(raw)) }
@@ -223,10 +246,20 @@ public final class MM: @unchecked Sendable {
 
   /// A driver's own `pr_info`, `WARN_ON` and `BUG_ON`, into this mm's log.
   public func prInfo(_ text: String) { mmn_pr_info(raw, text) }
-  public func warn(_ condition: String, file: String, function: String, line: Int32) {
+  /// `WARN_ON(condition)`: the splat names the caller's file, line and
+  /// function unless told otherwise (a driver modelling kernel code passes
+  /// the kernel's).
+  public func warn(
+    _ condition: String, file: String = #fileID, function: String = #function,
+    line: Int32 = #line
+  ) {
     mmn_warn(raw, file, line, function, condition)
   }
-  public func bug(_ condition: String, file: String, function: String, line: Int32) {
+  /// `BUG_ON(condition)`, located like `warn`.
+  public func bug(
+    _ condition: String, file: String = #fileID, function: String = #function,
+    line: Int32 = #line
+  ) {
     mmn_bug(raw, file, line, function, condition)
   }
 

@@ -31,12 +31,52 @@ public struct NotifierRange {
   @inlinable public var isBlockable: Bool {
     raw.pointee.flags & UInt32(MMU_NOTIFIER_RANGE_BLOCKABLE) != 0
   }
-  @inlinable public var event: mmu_notifier_event { raw.pointee.event }
+  /// Why the range is invalidated.
+  @inlinable public var event: NotifierEvent { NotifierEvent(raw.pointee.event) }
   /// The harness's identity for this invalidation (one per start/end pair).
   @inlinable public var id: UInt64 { raw.pointee.mmn_id }
 
   @inlinable public func overlaps(start: UInt, end: UInt) -> Bool {
     start < self.end && self.start < end
+  }
+}
+
+/// `enum mmu_notifier_event` (include/linux/mmu_notifier.h, v5.11): why
+/// a range is invalidated, so a driver need not `import CSupport`.
+public enum NotifierEvent: UInt32, Sendable, CaseIterable, CustomStringConvertible {
+  /// `MMU_NOTIFY_UNMAP`: munmap, the OOM reaper, exit.
+  case unmap = 0
+  /// `MMU_NOTIFY_CLEAR`: e.g. madvise(MADV_DONTNEED), page reclaim.
+  case clear
+  /// `MMU_NOTIFY_PROTECTION_VMA`: mprotect of a whole VMA.
+  case protectionVMA
+  /// `MMU_NOTIFY_PROTECTION_PAGE`: a page's protection changes.
+  case protectionPage
+  /// `MMU_NOTIFY_SOFT_DIRTY`: soft-dirty tracking clears the bit.
+  case softDirty
+  /// `MMU_NOTIFY_RELEASE`: the mm goes (exit_mmap's release).
+  case release
+  /// `MMU_NOTIFY_MIGRATE`: device memory migration.
+  case migrate
+
+  /// The C value; every value the port passes has a case.
+  @inlinable init(_ c: mmu_notifier_event) {
+    self = NotifierEvent(rawValue: c.rawValue) ?? .unmap
+  }
+
+  @inlinable var cValue: mmu_notifier_event { mmu_notifier_event(rawValue: rawValue) }
+
+  /// The kernel's name, e.g. `MMU_NOTIFY_UNMAP`.
+  public var description: String {
+    switch self {
+    case .unmap: "MMU_NOTIFY_UNMAP"
+    case .clear: "MMU_NOTIFY_CLEAR"
+    case .protectionVMA: "MMU_NOTIFY_PROTECTION_VMA"
+    case .protectionPage: "MMU_NOTIFY_PROTECTION_PAGE"
+    case .softDirty: "MMU_NOTIFY_SOFT_DIRTY"
+    case .release: "MMU_NOTIFY_RELEASE"
+    case .migrate: "MMU_NOTIFY_MIGRATE"
+    }
   }
 }
 

@@ -373,23 +373,8 @@ public protocol ExploreStatefulDriver: Notifier {
   func stateAtRest() -> String?
 }
 
-/// Drivers that configurations name with `.driver(name)`: registered once
-/// per process, made fresh for every execution.
-public enum ExploreDrivers {
-  public typealias Factory = @Sendable (_ mm: MM, _ name: String) -> any Notifier
-  static let table = Mutex<[String: Factory]>([:])
-
-  /// Registers (or replaces) the driver `id`.
-  public static func register(_ id: String, _ make: @escaping Factory) {
-    table.withLock { $0[id] = make }
-  }
-
-  public static var names: [String] { table.withLock { $0.keys.sorted() } }
-
-  static func make(_ id: String, mm: MM, name: String) -> (any Notifier)? {
-    table.withLock { $0[id] }?(mm, name)
-  }
-}
+// The drivers configurations name with `.driver(name)` live in
+// `DriverRegistry` (Drivers/DriverRegistry.swift); `ExploreDrivers` is its alias.
 
 /// The refusing role: start-only (or with an end), refuses its first
 /// `refusals` non-blockable starts with -EAGAIN, accepts every other.

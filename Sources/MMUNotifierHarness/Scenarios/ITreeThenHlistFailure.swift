@@ -5,25 +5,34 @@
 /// sequence stays odd, and `mmu_interval_read_begin` sleeps for good.
 /// nouveau has exactly this pair: an interval notifier that succeeds (its
 /// trylock is free) and an hlist start that refuses every non-blockable
-/// range.
-public struct ITreeThenHlistFailure: CoreVariantScenario {
-  public let id = "itree-then-hlist-failure"
+/// range. Role: the refusing neighbour (nouveau's hlist notifier; its
+/// interval notifier stays).
+public struct ITreeThenHlistFailure: CoreVariantScenario, RoleScenario {
+  public static let scenarioID = "itree-then-hlist-failure"
+  public var id: String { cast.id(Self.scenarioID) }
   public let origin = "none (found in the code)"
-  public let setup =
-    "nouveau interval notifier over one VMA (succeeds) + nouveau hlist notifier (refuses); OOM reaper, then mmu_interval_read_begin"
+  public var setup: String {
+    cast.setup(
+      "nouveau interval notifier over one VMA (succeeds) + nouveau hlist notifier (refuses); OOM reaper, then mmu_interval_read_begin"
+    )
+  }
   public let claim =
     "original and upstream-fix leave active_invalidate_ranges above 0 and read_begin hangs; itree-unwind does not"
 
-  public init() {}
+  public let roles: [ScenarioRole] = [.refusingNeighbour]
+  public var cast = ScenarioCast()
+
+  public init(cast: ScenarioCast = ScenarioCast()) { self.cast = cast }
 
   public func run(variant: Variant, context: ScenarioContext) -> ScenarioResult {
-    var rng = context.random(for: id)
+    var rng = context.random(for: Self.scenarioID)
     let vmas = rng.int(in: 1...4)
     let rangeVMA = rng.int(in: 0...(vmas - 1))
     let rig = ScenarioRig(scenario: id, variant: variant, context: context, vmas: vmas)
     defer { rig.tearDown() }
     let svmm = NouveauSVMM()
-    rig.register(inTraversalOrder: [svmm])
+    let neighbour = cast.make(.refusingNeighbour, mm: rig.mm, name: "neighbour") ?? svmm
+    let subs = rig.register(inTraversalOrder: [neighbour])
     let range = rig.vma(rangeVMA)
     let interval = rig.insertInterval(
       svmm.rangeNotifier(), start: range.start, length: range.end - range.start)
@@ -35,9 +44,10 @@ public struct ITreeThenHlistFailure: CoreVariantScenario {
     // A GPU fault on the range: nouveau_range_fault's read_begin.
     KernelThread.run(name: "nouveau_fault") { _ = interval.readBegin() }
     let readBeginHung = mm.logCounts.hung > hungBefore
-    return rig.result([
-      .int("active_invalidate_ranges", active), .bool("invalidate_seq_odd", seqOdd),
-      .bool("read_begin_completed", !readBeginHung), .int("interval_vma", rangeVMA),
-    ])
+    return rig.result(
+      [
+        .int("active_invalidate_ranges", active), .bool("invalidate_seq_odd", seqOdd),
+        .bool("read_begin_completed", !readBeginHung), .int("interval_vma", rangeVMA),
+      ] + cast.metrics(.refusingNeighbour, subs))
   }
 }

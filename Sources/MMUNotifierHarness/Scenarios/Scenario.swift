@@ -80,7 +80,7 @@ public struct ScenarioContext: Sendable, Equatable {
   /// How long a harness gate (a semaphore that forces an interleaving)
   /// waits before it gives up: well past any kernel deadline, since its
   /// expiry means the forced order could not be reached.
-  var gateTimeoutMilliseconds: Int { max(2000, Int(hungTimeoutMilliseconds) * 8) }
+  public var gateTimeoutMilliseconds: Int { max(2000, Int(hungTimeoutMilliseconds) * 8) }
 }
 
 /// SplitMix64: small, fast, and the same on every platform and run (Swift's
@@ -191,8 +191,22 @@ public struct ScenarioMetrics: Sendable, Equatable {
 
   public init() {}
 
+  /// The reaper's metrics for `mm` after its latest `oomReap()` (empty if
+  /// the reaper never ran): what the `not reaped` verdict reads.
+  public static func reaperMetrics(_ mm: MM) -> [Metric] {
+    guard let oom = mm.lastOOMReap else { return [] }
+    return [
+      .int("reaped_vmas", mm.unmappedVMAs), .int("total_vmas", mm.vmaCount),
+      .bool("oom_reaped", oom.reaped), .int("oom_attempts", oom.attempts),
+    ]
+  }
+
+  static let reaperMetricNames: Set = ["reaped_vmas", "total_vmas", "oom_reaped", "oom_attempts"]
+
   /// Everything `mm` measured so far. `driverHung`: a driver's bounded
-  /// wait returned false without a log record of its own.
+  /// wait returned false without a log record of its own. After an
+  /// `mm.oomReap()` the reaper's metrics (`reaperMetrics`) lead `extra`
+  /// unless `extra` already has them.
   public init(mm: MM, driverHung: Bool = false, extra: [Metric] = []) {
     let ledger = mm.ledgerTotals
     let log = mm.logCounts
@@ -211,7 +225,9 @@ public struct ScenarioMetrics: Sendable, Equatable {
     starts = ledger.starts
     startsFailed = ledger.startsFailed
     ends = ledger.ends
-    self.extra = extra
+    let reported = Set(extra.map(\.name))
+    self.extra =
+      ScenarioMetrics.reaperMetrics(mm).filter { !reported.contains($0.name) } + extra
   }
 
   /// Every metric under its JSON name, in the order outputs print them.
@@ -219,7 +235,8 @@ public struct ScenarioMetrics: Sendable, Equatable {
   public var all: [Metric] {
     let metrics: [Metric] =
       [
-        .int("use_after_free", useAfterFree), .int("missing_ends", missingEnds), .int("ends_without_start", endsWithoutStart),
+        .int("use_after_free", useAfterFree), .int("missing_ends", missingEnds),
+        .int("ends_without_start", endsWithoutStart),
         .int("duplicate_ends", duplicateEnds), .int("warnings", warnings), .int("bugs", bugs),
         .int("might_sleep", mightSleep), .int("lockdep_splats", lockdepSplats),
         .bool("hung", hung), .int("hung_waits", hungWaits), .bool("tainted", tainted),

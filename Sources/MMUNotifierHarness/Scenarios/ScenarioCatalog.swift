@@ -1,8 +1,13 @@
+import Synchronization
+
 /// The scenarios `compare` knows, in the order it prints them.
 public enum ScenarioCatalog {
-  /// To add a scenario to `compare`, `scenarios` and the tests' sweep,
-  /// append it here.
-  public static let all: [any Scenario] = [
+  /// The built-in scenarios, then those registered (`register`).
+  public static var all: [any Scenario] { builtIn + registered.withLock { $0 } }
+
+  /// To add a scenario to the harness itself (`compare`, `scenarios` and
+  /// the tests' sweep), append it here.
+  public static let builtIn: [any Scenario] = [
     OOMFlakyNeighbour(),
     FailingStartWithEnd(),
     OOMNoFailure(),
@@ -15,6 +20,23 @@ public enum ScenarioCatalog {
     KVMMemslotLockScenario(),
     IntervalRemoveRace(),
   ]
+
+  static let registered = Mutex<[any Scenario]>([])
+
+  /// Adds a scenario of a driver author's package to `compare` and
+  /// `scenarios` in this process (`HarnessCLI.main(drivers:scenarios:)`
+  /// does it in the child of every compare cell too). A scenario with the
+  /// id of one already registered replaces it; a built-in id is refused.
+  public static func register(_ scenario: any Scenario) throws(HarnessInputError) {
+    guard !builtIn.contains(where: { $0.id == scenario.id }) else {
+      throw HarnessInputError.invalid(
+        "scenario id '\(scenario.id)' is a built-in scenario's; valid: any other id")
+    }
+    registered.withLock { list in
+      list.removeAll { $0.id == scenario.id }
+      list.append(scenario)
+    }
+  }
 
   /// Looks a scenario up by id, or throws an error that lists the valid ones.
   public static func named(_ id: String) throws(HarnessInputError) -> any Scenario {

@@ -1,19 +1,31 @@
 /// One run of a core-variant scenario: its mm (lock validator on), its
-/// subscriptions, its caller, and what it measured.
-final class ScenarioRig {
-  let scenario: String
-  let variant: Variant
-  let context: ScenarioContext
-  let mm: MM
+/// subscriptions, its caller, and what it measured. A scenario makes one
+/// per run, registers its drivers, runs its caller, returns `result(_:)`
+/// and tears down (`defer { rig.tearDown() }`):
+///
+///     let rig = ScenarioRig(scenario: id, variant: variant, context: context, vmas: 4)
+///     defer { rig.tearDown() }
+///     let mine = MyDriver()
+///     rig.register(inTraversalOrder: [mine, FailingNotifier()])
+///     rig.oomReap()
+///     return rig.result([.int("my_open_ranges", mine.open)])
+public final class ScenarioRig {
+  public let scenario: String
+  public let variant: Variant
+  public let context: ScenarioContext
+  public let mm: MM
   private var subscriptions: [Subscription] = []
   private var intervals: [IntervalSubscription] = []
   /// nil until a scenario asks for the order of two or more notifiers.
   private var traversalArranged: Bool?
   private var oom: MM.OOMResult?
-  /// A driver's bounded wait gave up (the C waits also log it).
-  var driverHung = false
+  /// A driver's bounded wait gave up (the C waits also log it): set it
+  /// and the run's verdict is `hung`.
+  public var driverHung = false
 
-  init(scenario: String, variant: Variant, context: ScenarioContext, vmas: Int) {
+  /// A fresh mm for `variant` on the context's flavour and hung timeout,
+  /// with `vmas` VMAs for the reaper and the lock validator on.
+  public init(scenario: String, variant: Variant, context: ScenarioContext, vmas: Int) {
     self.scenario = scenario
     self.variant = variant
     self.context = context
@@ -22,7 +34,13 @@ final class ScenarioRig {
       hungTimeoutMilliseconds: context.hungTimeoutMilliseconds, lockdep: true)
   }
 
-  func vma(_ i: Int) -> (start: UInt, end: UInt) { mm.vmaRange(i) }
+  /// The `i`th VMA's `[start, end)`.
+  public func vma(_ i: Int) -> (start: UInt, end: UInt) { mm.vmaRange(i) }
+
+  /// The rule the variant's hlist keeps (`TraversalRule.detect`).
+  public var traversalRule: TraversalRule {
+    TraversalRule.detect(variant: variant, flavor: context.flavor)
+  }
 
   /// Registers `notifiers` so that the core's traversal visits them in this
   /// order whatever rule the variant keeps its hlist by: in reverse for
@@ -30,7 +48,7 @@ final class ScenarioRig {
   /// addresses ascend in the wanted order (see `registerAscending`). The
   /// run reports whether the order was reached (`traversal_as_designed`).
   @discardableResult
-  func register(inTraversalOrder notifiers: [any Notifier]) -> [Subscription] {
+  public func register(inTraversalOrder notifiers: [any Notifier]) -> [Subscription] {
     guard notifiers.count > 1 else {
       let subs = notifiers.map(registerOne)
       subscriptions.append(contentsOf: subs)
@@ -97,7 +115,8 @@ final class ScenarioRig {
     }
   }
 
-  func insertInterval(_ notifier: some IntervalNotifier, start: UInt, length: UInt)
+  /// `mmu_interval_notifier_insert`; removed by `tearDown`.
+  public func insertInterval(_ notifier: some IntervalNotifier, start: UInt, length: UInt)
     -> IntervalSubscription
   {
     do {
@@ -111,7 +130,7 @@ final class ScenarioRig {
 
   /// `oom_reap_task` on a thread named like the kernel's reaper.
   @discardableResult
-  func oomReap() -> MM.OOMResult {
+  public func oomReap() -> MM.OOMResult {
     let mm = mm
     let result = KernelThread.run(name: "oom_reaper") { mm.oomReap() }
     oom = result
@@ -119,15 +138,11 @@ final class ScenarioRig {
   }
 
   /// Everything measured so far, with the scenario's own metrics last.
-  func result(_ extra: [Metric] = []) -> ScenarioResult {
+  public func result(_ extra: [Metric] = []) -> ScenarioResult {
     var metrics: [Metric] = []
     if let traversalArranged { metrics.append(.bool("traversal_as_designed", traversalArranged)) }
-    if let oom {
-      metrics += [
-        .int("reaped_vmas", mm.reapedVMAs), .int("total_vmas", mm.vmaCount),
-        .bool("oom_reaped", oom.reaped), .int("oom_attempts", oom.attempts),
-      ]
-    }
+    // the reaper's metrics after the traversal's, as before they moved
+    if oom != nil { metrics += ScenarioMetrics.reaperMetrics(mm) }
     return ScenarioResult(
       scenario: scenario, target: variant.id,
       metrics: ScenarioMetrics(mm: mm, driverHung: driverHung, extra: metrics + extra),
@@ -137,7 +152,7 @@ final class ScenarioRig {
   /// The process exits (`exit_mmap`: every notifier released, an OOM
   /// victim reaped once more), then every driver lets go of the mm. Runs
   /// after `result`, so nothing here is measured.
-  func tearDown() {
+  public func tearDown() {
     mm.exitMmap()
     for sub in subscriptions { sub.drop() }
     for interval in intervals { interval.remove() }

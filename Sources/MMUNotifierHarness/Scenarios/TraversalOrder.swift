@@ -6,7 +6,7 @@ import CSupport
 /// scenario that wants its notifiers traversed in a given order needs to
 /// know which, and asking the variant's code (not its name) also covers
 /// variants added later.
-enum TraversalRule: Sendable, Equatable {
+public enum TraversalRule: Sendable, Equatable {
   case newestFirst
   case ascendingAddress
   /// Neither rule explains the order seen.
@@ -16,7 +16,7 @@ enum TraversalRule: Sendable, Equatable {
   /// probe subscriptions carved from one block, so their address order is
   /// known and the two rules cannot agree by accident of the allocator
   /// (`mmn_hlist_rule`).
-  static func detect(variant: Variant, flavor: RCUFlavor) -> TraversalRule {
+  public static func detect(variant: Variant, flavor: RCUFlavor) -> TraversalRule {
     switch Int(mmn_hlist_rule(variant.index, flavor.cValue)) {
     case Int(MMN_HLIST_RULE_NEWEST_FIRST): .newestFirst
     case Int(MMN_HLIST_RULE_ASCENDING_ADDRESS): .ascendingAddress

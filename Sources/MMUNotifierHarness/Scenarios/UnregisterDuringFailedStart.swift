@@ -10,15 +10,25 @@
 /// `hlist_del_init_rcu`); that unregister then waits in `synchronize_srcu`
 /// for the traversal to finish, as in the kernel. The order is forced with
 /// semaphores, never left to timing.
-public struct UnregisterDuringFailedStart: CoreVariantScenario {
-  public let id = "unregister-during-failed-start"
+///
+/// Role: the victim plays C, the notifier after the refusal, which a
+/// positional undo reaches without a start.
+public struct UnregisterDuringFailedStart: CoreVariantScenario, RoleScenario {
+  public static let scenarioID = "unregister-during-failed-start"
+  public var id: String { cast.id(Self.scenarioID) }
   public let origin = "001_ba694162e1675543.txt, 002_2e4371b40a893f76.txt"
-  public let setup =
-    "traversal A, B, F, C (A, B, C start+end; F fails); A unregistered while F's start runs; OOM reaper"
+  public var setup: String {
+    cast.setup(
+      "traversal A, B, F, C (A, B, C start+end; F fails); A unregistered while F's start runs; OOM reaper"
+    )
+  }
   public let claim =
     "prefix-undo sends an end to a notifier whose start never ran; upstream-fix and sorted-undo do not; every successful start closes with an end or a release"
 
-  public init() {}
+  public let roles: [ScenarioRole] = [.victim]
+  public var cast = ScenarioCast()
+
+  public init(cast: ScenarioCast = ScenarioCast()) { self.cast = cast }
 
   public func run(variant: Variant, context: ScenarioContext) -> ScenarioResult {
     runRecorded(variant: variant, context: context).result
@@ -29,7 +39,7 @@ public struct UnregisterDuringFailedStart: CoreVariantScenario {
   public func runRecorded(variant: Variant, context: ScenarioContext) -> (
     result: ScenarioResult, events: [String]
   ) {
-    var rng = context.random(for: id)
+    var rng = context.random(for: Self.scenarioID)
     let vmas = rng.int(in: 1...3)
     let rig = ScenarioRig(scenario: id, variant: variant, context: context, vmas: vmas)
     defer { rig.tearDown() }
@@ -44,13 +54,14 @@ public struct UnregisterDuringFailedStart: CoreVariantScenario {
     let a = RoleNotifier(role: "A", trace: trace)
     let b = RoleNotifier(role: "B", trace: trace)
     let c = RoleNotifier(role: "C", trace: trace)
+    let victim = cast.make(.victim, mm: rig.mm, name: "C") ?? c
     let f = RefusingRoleNotifier(role: "F", trace: trace) {
       trace.record("F.waits")
       removeNow.signal()
       if !unlinked.wait(milliseconds: gate) { gateExpired.record("F") }
       trace.record("F.resumes")
     }
-    let subs = rig.register(inTraversalOrder: [a, b, f, c])
+    let subs = rig.register(inTraversalOrder: [a, b, f, victim])
     let aAddress = subs[0].notifierAddress
     rig.mm.setTrace { event, node in
       guard event == .unlinked, UInt(bitPattern: node) == aAddress else { return }
@@ -76,13 +87,17 @@ public struct UnregisterDuringFailedStart: CoreVariantScenario {
       return parked < removed && removed < resumed
     }()
     rig.driverHung = !gateExpired.events.isEmpty
-    let result = rig.result([
-      .bool("removal_during_start", duringStart),
-      .bool("a_released", events.contains("A.release")),
-      .int("c_ends", events.filter { $0 == "C.end" }.count),
-      .int("active_a", a.active), .int("active_b", b.active), .int("active_c", c.active),
-      .int("closed_by_release", rig.mm.ledgerTotals.closedByRelease),
-    ])
+    let result = rig.result(
+      [
+        .bool("removal_during_start", duringStart),
+        .bool("a_released", events.contains("A.release")),
+        // a cast C's ends are its ledger's (its callbacks are not traced)
+        .int(
+          "c_ends", victim === c ? events.filter { $0 == "C.end" }.count : Int(subs[3].ledger.ends)),
+        .int("active_a", a.active), .int("active_b", b.active),
+      ] + (victim === c ? [.int("active_c", c.active)] : []) + [
+        .int("closed_by_release", rig.mm.ledgerTotals.closedByRelease)
+      ] + cast.metrics(.victim, [subs[3]]))
     return (result, events)
   }
 }

@@ -77,7 +77,7 @@ enum OptionParsing {
 
   static func wrap<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let error as HarnessInputError {
-      throw ValidationError(error.description)
+      throw ValidationError(error.description + StaleBuild.hint(for: error))
     }
   }
 }

@@ -10,12 +10,13 @@ struct PatchesCommand: ParsableCommand {
     abstract: "Apply, list and verify the variant patches in patches/.",
     discussion: """
       Every variant of the core is one unified diff in patches/, named NNNN-ID.patch, \
-      against CSupport/port/original. To add a variant: put its patch into patches/, run \
-      `mmn-harness patches apply patches/NNNN-ID.patch`, rebuild. `verify` regenerates \
+      against CSupport/port/original. To add a variant: `mmn-harness patches new ID` (edit \
+      the copy it makes, run it again), then `mmn-harness patches apply \
+      patches/NNNN-ID.patch`, rebuild. `verify` regenerates \
       everything in memory and checks that CSupport/port/variants and CSupport/port/build \
       are exactly original + patches.
       """,
-    subcommands: [Verify.self, Apply.self, List.self]
+    subcommands: [Verify.self, Apply.self, List.self, New.self]
   )
 
   /// `--root DIR`, shared by every subcommand.

@@ -2,7 +2,34 @@ import ArgumentParser
 import Foundation
 import MMUNotifierHarness
 
-@main
+/// The whole `mmn-harness` CLI, for this package's binary and for a driver
+/// author's: `HarnessCLI.main(drivers:)` registers their drivers, then
+/// parses and runs the command line.
+public enum HarnessCLI {
+  /// Registers `drivers` (`compare --driver NAME`, explore's `.driver`)
+  /// and `scenarios` (run by `compare` after the built-in ones), then runs
+  /// the command `CommandLine.arguments` names and exits with its status.
+  /// Call it first thing in `main`: a compare cell's child is this same
+  /// binary re-executed, and it must register the same drivers and
+  /// scenarios.
+  public static func main(drivers: [RegisteredDriver] = [], scenarios: [any Scenario] = [])
+    -> Never
+  {
+    for driver in drivers { DriverRegistry.register(driver) }
+    for scenario in scenarios {
+      do {
+        try ScenarioCatalog.register(scenario)
+      } catch {
+        FileHandle.standardError.write(Data("mmn-harness: error: \(error)\n".utf8))
+        Foundation.exit(2)
+      }
+    }
+    StaleBuild.warnIfPatchesAreNewer()
+    MMNHarness.main()
+    Foundation.exit(0)
+  }
+}
+
 struct MMNHarness: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "mmn-harness",

@@ -32,6 +32,14 @@ struct CompareCommand: ParsableCommand {
     name: .long, parsing: .unconditional,
     help: "Seed for every random choice a scenario makes (VMA count, which start fails first).")
   var seed: String = String(ScenarioContext.defaultSeed)
+  @Option(
+    name: .long,
+    help: """
+      A driver registered through HarnessCLI.main(drivers:): run every selected scenario \
+      with a role it fits (victim, refusing-neighbour, refusing-with-end, neighbour), \
+      with it in that role (see `mmn-harness scenarios`).
+      """)
+  var driver: String?
   @Option(name: .long, help: "RCU flavour: memb, mb, qsbr or bp.")
   var flavor: String = "memb"
   @Option(name: .long, help: "text, json or markdown.")
@@ -73,7 +81,7 @@ struct CompareCommand: ParsableCommand {
     guard let seed = UInt64(seed) else {
       throw ValidationError("--seed '\(seed)' is not a number; valid: 0...\(UInt64.max)")
     }
-    let scenarios: [any Scenario] =
+    let selected: [any Scenario] =
       try scenario.map { raw in
         try Self.unique(
           OptionParsing.items(raw, "--scenario", valid: ScenarioCatalog.all.map(\.id))
@@ -81,6 +89,18 @@ struct CompareCommand: ParsableCommand {
           try OptionParsing.wrap { try ScenarioCatalog.named(id) }
         }
       } ?? ScenarioCatalog.all
+    var scenarios = selected
+    if let driver {
+      let registered = try OptionParsing.wrap { try DriverRegistry.driver(named: driver) }
+      scenarios = ScenarioCatalog.casts(of: registered, in: selected)
+      if scenarios.isEmpty {
+        let offered = Set(selected.compactMap { $0 as? any RoleScenario }.flatMap(\.roles))
+        let roles = registered.orderedRoles.map(\.rawValue)
+        throw ValidationError(
+          "--driver '\(driver)' fits \(roles.isEmpty ? "no role" : "roles " + roles.joined(separator: ", ")), which no selected scenario has; valid: a driver registered with one of \(ScenarioRole.allCases.filter(offered.contains).map(\.rawValue).joined(separator: ", "))"
+        )
+      }
+    }
     var selection: [String]?
     if let variant, variant != "all" {
       let names = Self.unique(
@@ -129,7 +149,7 @@ struct CompareCommand: ParsableCommand {
           "compare", "--cell", "\(scenario.id)/\(target)", "--seed", String(context.seed),
           "--flavor", context.flavor.rawValue, "--hung-timeout-ms",
           String(context.hungTimeoutMilliseconds),
-        ], limit: limit)
+        ] + (driver.map { ["--driver", $0] } ?? []), limit: limit)
     }
   }
 
@@ -138,7 +158,12 @@ struct CompareCommand: ParsableCommand {
     guard parts.count == 2 else {
       throw ValidationError("--cell '\(cell)': valid: SCENARIO/TARGET")
     }
-    let scenario = try OptionParsing.wrap { try ScenarioCatalog.named(parts[0]) }
+    // With --driver the plan holds the casts (`id:role=driver`).
+    guard let scenario = plan.scenarios.first(where: { $0.id == parts[0] }) else {
+      throw ValidationError(
+        "--cell '\(cell)': unknown scenario '\(parts[0])'; valid: \(plan.scenarios.map(\.id).joined(separator: ", "))"
+      )
+    }
     let targets = scenario.targets ?? Variant.everything.map(\.id)
     guard targets.contains(parts[1]) else {
       throw ValidationError(
