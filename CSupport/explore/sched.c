@@ -155,6 +155,9 @@ static inline struct xp_thread *xp_me(void)
 static void xp_record(struct xp_run *r, struct xp_thread *t, int kind,
 		      const void *obj, long value, const char *func)
 {
+	/* a trampoline does not know its caller: the walk's last point does */
+	if (!func && t && (kind == MMN_XP_CALLBACK || kind == MMN_XP_RETURNED))
+		func = t->last_func;
 	if (t) {
 		t->last_kind = kind;
 		t->last_func = func;

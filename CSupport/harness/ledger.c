@@ -438,10 +438,10 @@ static int mmn_ledger_invalidate_range_start(struct mmu_notifier *mn,
 
 	if (mmn_poisoned(sub, "invalidate_range_start"))
 		return 0;
-	mmn_cb_before(mn, MMN_SLOT_START, "mn_hlist_invalidate_range_start");
+	mmn_cb_before(mn, MMN_SLOT_START, NULL);
 	ret = sub->driver_ops.invalidate_range_start(mn, r);
 	mmn_ledger_start(sub, r, ret);
-	mmn_cb_after(mn, MMN_SLOT_START, ret, "mn_hlist_invalidate_range_start");
+	mmn_cb_after(mn, MMN_SLOT_START, ret, NULL);
 	return ret;
 }
 
@@ -452,11 +452,11 @@ static void mmn_ledger_invalidate_range_end(struct mmu_notifier *mn,
 
 	if (mmn_poisoned(sub, "invalidate_range_end"))
 		return;
-	mmn_cb_before(mn, MMN_SLOT_END, "mn_hlist_invalidate_end");
+	mmn_cb_before(mn, MMN_SLOT_END, NULL);
 	/* record first: a driver that BUGs in end still counts as ended */
 	mmn_ledger_end(sub, r);
 	sub->driver_ops.invalidate_range_end(mn, r);
-	mmn_cb_after(mn, MMN_SLOT_END, 0, "mn_hlist_invalidate_end");
+	mmn_cb_after(mn, MMN_SLOT_END, 0, NULL);
 }
 
 static void mmn_ledger_invalidate_range(struct mmu_notifier *mn,
@@ -467,7 +467,7 @@ static void mmn_ledger_invalidate_range(struct mmu_notifier *mn,
 
 	if (mmn_poisoned(sub, "invalidate_range"))
 		return;
-	mmn_cb_before(mn, MMN_SLOT_RANGE, "mn_hlist_invalidate_end");
+	mmn_cb_before(mn, MMN_SLOT_RANGE, NULL);
 	sub->driver_ops.invalidate_range(mn, mm, start, end);
 }
 
@@ -477,7 +477,7 @@ static void mmn_ledger_release_cb(struct mmu_notifier *mn, struct mm_struct *mm)
 
 	if (mmn_poisoned(sub, "release"))
 		return;
-	mmn_cb_before(mn, MMN_SLOT_RELEASE, "mn_hlist_release");
+	mmn_cb_before(mn, MMN_SLOT_RELEASE, NULL);
 	sub->driver_ops.release(mn, mm);
 	mmn_ledger_release(sub);
 }

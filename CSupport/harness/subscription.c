@@ -252,11 +252,10 @@ static bool mmn_interval_invalidate(struct mmu_interval_notifier *ins,
 		return true;
 	}
 	if (mmn_xp_active())
-		mmn_xp_point(MMN_XP_CALLBACK, ins, 4, "mn_itree_invalidate");
+		mmn_xp_point(MMN_XP_CALLBACK, ins, 4, NULL);
 	ret = isub->driver_invalidate(ins, range, cur_seq);
 	if (mmn_xp_active())
-		mmn_xp_point(MMN_XP_RETURNED, ins, (4L << 32) | ret,
-			     "mn_itree_invalidate");
+		mmn_xp_point(MMN_XP_RETURNED, ins, (4L << 32) | ret, NULL);
 	return ret;
 }
 

@@ -82,7 +82,7 @@ struct ExploreTests {
       "test-unregister-no-sync")
     let v = try #require(result.violation)
     #expect(v.invariant == .useAfterFree)
-    #expect(v.detail.hasPrefix("BUG: KASAN: use-after-free in"))
+    #expect(v.detail.hasPrefix("BUG: KASAN: use-after-free"))
     // and the same configuration under the original is clean
     #expect(
       Self.exhaustive(
