@@ -184,11 +184,33 @@ static void write_all(const char *p, size_t n)
 	}
 }
 
+/* "<tag><length>\n" then the buffer: async-signal-safe, no stdio. */
+static void put_section(const char *tag)
+{
+	char header[48];
+	size_t hlen = 0;
+	char tmp[24];
+	int k = 0;
+	size_t v = mmn_crash_len;
+
+	while (tag[hlen] && hlen < 24) {
+		header[hlen] = tag[hlen];
+		hlen++;
+	}
+	do {
+		tmp[k++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (k)
+		header[hlen++] = tmp[--k];
+	header[hlen++] = '\n';
+	write_all(header, hlen);
+	write_all(mmn_crash_buf, mmn_crash_len);
+}
+
 static void mmn_crash_handler(int sig, siginfo_t *info, void *uc)
 {
 	void *frames[MMN_CRASH_FRAMES];
-	char header[48];
-	size_t hlen = 0;
 	int n;
 
 	/*
@@ -227,46 +249,12 @@ static void mmn_crash_handler(int sig, siginfo_t *info, void *uc)
 		put_frame("frame", frames[i]);
 
 	/* what the parent gets even if the log's lock is never free */
-	memcpy(header, "crash ", 6);
-	hlen = 6;
-	{
-		char tmp[24];
-		int k = 0;
-		size_t v = mmn_crash_len;
-
-		do {
-			tmp[k++] = (char)('0' + v % 10);
-			v /= 10;
-		} while (v);
-		while (k)
-			header[hlen++] = tmp[--k];
-	}
-	header[hlen++] = '\n';
-	write_all(header, hlen);
-	write_all(mmn_crash_buf, mmn_crash_len);
+	put_section("crash ");
 
 	mmn_crash_len = 0;
 	put_logs();
-	if (mmn_crash_len) {
-		hlen = 0;
-		memcpy(header, "crashlog ", 9);
-		hlen = 9;
-		{
-			char tmp[24];
-			int k = 0;
-			size_t v = mmn_crash_len;
-
-			do {
-				tmp[k++] = (char)('0' + v % 10);
-				v /= 10;
-			} while (v);
-			while (k)
-				header[hlen++] = tmp[--k];
-		}
-		header[hlen++] = '\n';
-		write_all(header, hlen);
-		write_all(mmn_crash_buf, mmn_crash_len);
-	}
+	if (mmn_crash_len)
+		put_section("crashlog ");
 	/*
 	 * Die by the signal: blocked while this handler runs, it is delivered
 	 * with the default action as the handler returns (a fault would also
