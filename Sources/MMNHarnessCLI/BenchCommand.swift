@@ -23,8 +23,9 @@ struct BenchCommand: ParsableCommand {
       bench says so on stderr.
       """)
 
+  // .unconditional: "-1" is a value to refuse with its range, not a flag
   @Option(
-    name: .long,
+    name: .long, parsing: .unconditional,
     help: ArgumentHelp("Subscriptions per list, comma separated.", valueName: "n,n,…"))
   var notifiers: String = "1,2,4,8,16,32,64,128,256,512,1024"
   @Option(
@@ -46,12 +47,14 @@ struct BenchCommand: ParsableCommand {
   @Option(
     name: .long, help: ArgumentHelp("The pairing ledger: off, on, or both.", valueName: "mode"))
   var ledger: String = "both"
-  @Option(name: .long, help: "Timed batches per list (the median is reported).")
+  @Option(
+    name: .long, parsing: .unconditional, help: "Timed batches per list (the median is reported).")
   var samples: Int = BenchPlan().samples
-  @Option(name: .long, help: "Length of one timed batch, in microseconds.")
+  @Option(
+    name: .long, parsing: .unconditional, help: "Length of one timed batch, in microseconds.")
   var batchUs: Int = Int(BenchPlan().batchNanoseconds / 1000)
   @Option(
-    name: .long,
+    name: .long, parsing: .unconditional,
     help: "Times every list is rebuilt elsewhere in memory (samples are spread over them).")
   var placements: Int = BenchPlan().placements
   @Option(name: .long, help: "text, csv or json.")
@@ -70,20 +73,23 @@ struct BenchCommand: ParsableCommand {
     help: ArgumentHelp("Also write an SVG chart of ns per notifier vs N.", valueName: "file.svg"))
   var chart: String?
   @Option(
-    name: .long,
+    name: .long, parsing: .unconditional,
     help:
       "Reader threads for the concurrency run (off unless given); they invalidate a list of 64 C no-ops (or the one --notifiers N) on the first --variant."
   )
   var readers: Int?
   @Option(
-    name: .long, help: "Writer threads (register, put with call_srcu, time synchronize_srcu).")
-  var writers: Int = 1
-  @Option(name: .long, help: "Length of one concurrency phase, in milliseconds.")
-  var phaseMs: Int = ConcurrencyPlan(readers: 1, writers: 1).phaseMilliseconds
+    name: .long, parsing: .unconditional,
+    help: "Writer threads (register, put with call_srcu, time synchronize_srcu); needs --readers (default 1).")
+  var writers: Int?
   @Option(
-    name: .long,
-    help: "Registrations per second per writer, held fixed in every concurrency phase.")
-  var writerRate: Int = ConcurrencyPlan(readers: 1, writers: 1).writerOpsPerSecond
+    name: .long, parsing: .unconditional,
+    help: "Length of one concurrency phase, in milliseconds; needs --readers.")
+  var phaseMs: Int?
+  @Option(
+    name: .long, parsing: .unconditional,
+    help: "Registrations per second per writer, held fixed in every concurrency phase; needs --readers.")
+  var writerRate: Int?
   @Flag(name: .long, help: "Do not pin the measuring thread to a CPU.")
   var noPin = false
 
@@ -102,7 +108,8 @@ struct BenchCommand: ParsableCommand {
 
   func plan() throws -> BenchPlan {
     var plan = BenchPlan()
-    plan.notifierCounts = try OptionParsing.list(notifiers).map { raw in
+    plan.notifierCounts = try OptionParsing.items(notifiers, "--notifiers", valid: ["1...4096"]).map {
+      raw in
       guard let n = Int(raw) else {
         throw ValidationError("--notifiers '\(raw)' is not a number; valid: 1...4096")
       }
@@ -135,15 +142,28 @@ struct BenchCommand: ParsableCommand {
       UInt64(try OptionParsing.bounded(batchUs, "--batch-us", 10...1_000_000)) * 1000
     plan.placements = try OptionParsing.bounded(placements, "--placements", 1...100)
     if noPin { plan.pinCPU = nil }
+    if readers == nil {
+      for (name, given) in [
+        ("--writers", writers != nil), ("--phase-ms", phaseMs != nil),
+        ("--writer-rate", writerRate != nil),
+      ] where given {
+        throw ValidationError(
+          "\(name) sets the concurrency run, which runs only with --readers; valid: --readers 1...64 \(name) …"
+        )
+      }
+    }
     if let readers {
+      let defaults = ConcurrencyPlan(readers: 1, writers: 1)
       var c = ConcurrencyPlan(
         readers: try OptionParsing.bounded(readers, "--readers", 1...64),
-        writers: try OptionParsing.bounded(writers, "--writers", 0...16))
+        writers: try OptionParsing.bounded(writers ?? 1, "--writers", 0...16))
       c.variant = plan.variants[0]
       c.flavors = plan.flavors
       c.notifiers = plan.notifierCounts.count == 1 ? plan.notifierCounts[0] : 64
-      c.phaseMilliseconds = try OptionParsing.bounded(phaseMs, "--phase-ms", 10...60_000)
-      c.writerOpsPerSecond = try OptionParsing.bounded(writerRate, "--writer-rate", 1...1_000_000)
+      c.phaseMilliseconds = try OptionParsing.bounded(
+        phaseMs ?? defaults.phaseMilliseconds, "--phase-ms", 10...60_000)
+      c.writerOpsPerSecond = try OptionParsing.bounded(
+        writerRate ?? defaults.writerOpsPerSecond, "--writer-rate", 1...1_000_000)
       c.pinReaders = !noPin
       plan.concurrency = c
     }
@@ -155,7 +175,7 @@ struct BenchCommand: ParsableCommand {
     _ raw: String, _ option: String, _ table: KeyValuePairs<String, [T]>, order: [T]
   ) throws -> [T] {
     var picked: [T] = []
-    for name in OptionParsing.list(raw) {
+    for name in try OptionParsing.items(raw, "--\(option)", valid: table.map(\.key)) {
       guard let values = table.first(where: { $0.key == name })?.value else {
         throw ValidationError(
           "unknown \(option) '\(name)'; valid: \(table.map(\.key).joined(separator: ", "))")

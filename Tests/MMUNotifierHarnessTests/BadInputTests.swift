@@ -86,6 +86,18 @@ struct BadInputTests {
       Refusal(
         ["bench", "--variant", "test-early-free"],
         "--variant test-early-free is a test variant (Kind: test), not timed; valid: all, original"),
+      Refusal(
+        ["bench", "--notifiers", "1,,2"],
+        "--notifiers '1,,2' has an empty item; valid: a comma-separated list of 1...4096"),
+      // the concurrency run's options need --readers
+      Refusal(["bench", "--writers", "2"], "--writers sets the concurrency run, which runs only with --readers"),
+      Refusal(["bench", "--phase-ms", "50"], "--phase-ms sets the concurrency run, which runs only with --readers"),
+      Refusal(["bench", "--notifiers", "-1"], "--notifiers -1 is out of range; valid: 1...4096"),
+      Refusal(["bench", "--samples", "-3"], "--samples -3 is out of range; valid: 3...1001"),
+      Refusal(["explore", "--config", "reap-vs-munmap,,"], "--config 'reap-vs-munmap,,' has an empty item"),
+      Refusal(["explore", "--bound", "9"], "--bound 9 is out of range; valid: 0...6"),
+      Refusal(["explore", "--shard", "4/3"], "--shard '4/3' is not K/N"),
+      Refusal(["explore", "--config", "nope"], "unknown configuration 'nope'; valid: reap-vs-unregister"),
       // negative numbers get the valid range, not "Missing value"
       Refusal(
         ["compare", "--seed", "-1"], "--seed '-1' is not a number; valid: 0...18446744073709551615"),

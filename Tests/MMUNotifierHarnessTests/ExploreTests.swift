@@ -91,6 +91,15 @@ struct ExploreTests {
       ).violation == nil)
   }
 
+  /// test-early-free (put frees at once, no call_srcu): the verdict stress
+  /// gives it in every run, here on the first schedule.
+  @Test func earlyFreeGetsStressesVerdict() throws {
+    let result = Self.exhaustive(try ExploreCatalog.named("reap-vs-put"), "test-early-free")
+    let v = try #require(result.violation)
+    #expect(v.invariant == .useAfterFree)
+    #expect(v.detail.contains("freed inside a grace period"))
+  }
+
   @Test func aBugIsCaught() throws {
     // prefix-undo ends KVM, which never started: its count goes below 0
     let result = Self.exhaustive(

@@ -82,7 +82,10 @@ enum ExploreExecution {
     policy: ExplorePolicy = .stay, recordTrace: Bool = false, maxSteps: Int = 20_000
   ) -> ExploreOutcome {
     lock.withLock { _ in
-      KernelThread.run(name: "explore") {
+      // a free with no grace period since its unlink is reported even
+      // when no schedule lets a walker reach it (CSupport/harness/gp_check.c)
+      mmn_gp_check_enable()
+      return KernelThread.run(name: "explore") {
         Rig(variant: variant, configuration: configuration, instance: instance)
           .execute(schedule: schedule, policy: policy, recordTrace: recordTrace, maxSteps: maxSteps)
       }
