@@ -238,3 +238,21 @@ struct CompareTests {
     #expect(back.verdict == original.verdict)
   }
 }
+
+/// Cells run in children (CellIsolation): what a child measured must reach
+/// the parent's verdict. The interval race is a use after free under the
+/// original and clean under its fix, through the binary as a user runs it.
+@Suite("compare: isolated cells keep their verdicts")
+struct IsolatedCellVerdictTests {
+  @Test func theIntervalRaceIsAUseAfterFreeThroughTheChild() throws {
+    let scratch = try Scratch()
+    let result = try HarnessCLI.run(
+      ["compare", "--scenario", "interval-remove-race", "--variant", "original,interval-remove-fix"],
+      in: scratch.url)
+    #expect(result.status == 0)
+    let row = try #require(
+      result.stdout.split(separator: "\n").first { $0.hasPrefix("interval-remove-race") })
+    #expect(row.contains("use after free 1"), "\(row)")
+    #expect(row.contains("paired"), "\(row)")
+  }
+}

@@ -17,10 +17,15 @@ struct CellWire: Codable {
     let sequence: UInt64
     let time: UInt64
     let text: String
+    let tainted: Bool
   }
 
   let scenario: String
   let target: String
+  // every field of ScenarioMetrics: a field left off the wire reads as
+  // zero in the parent, and the verdict derived from it is silently wrong
+  let useAfterFree, mightSleep, lockdepSplats: UInt64
+  let tainted: Bool
   let missingEnds, endsWithoutStart, duplicateEnds, warnings, bugs, hungWaits: UInt64
   let hung: Bool
   let lockCycles: Int
@@ -32,6 +37,10 @@ struct CellWire: Codable {
     let m = r.metrics
     scenario = r.scenario
     target = r.target
+    useAfterFree = m.useAfterFree
+    mightSleep = m.mightSleep
+    lockdepSplats = m.lockdepSplats
+    tainted = m.tainted
     missingEnds = m.missingEnds
     endsWithoutStart = m.endsWithoutStart
     duplicateEnds = m.duplicateEnds
@@ -52,12 +61,16 @@ struct CellWire: Codable {
     log = r.log.map {
       WireRecord(
         kind: $0.kind.rawValue, pid: $0.pid, cpu: $0.cpu, comm: $0.comm, sequence: $0.sequence,
-        time: $0.time, text: $0.text)
+        time: $0.time, text: $0.text, tainted: $0.tainted)
     }
   }
 
   var result: ScenarioResult {
     var m = ScenarioMetrics()
+    m.useAfterFree = useAfterFree
+    m.mightSleep = mightSleep
+    m.lockdepSplats = lockdepSplats
+    m.tainted = tainted
     m.missingEnds = missingEnds
     m.endsWithoutStart = endsWithoutStart
     m.duplicateEnds = duplicateEnds
@@ -75,9 +88,11 @@ struct CellWire: Codable {
     return ScenarioResult(
       scenario: scenario, target: target, metrics: m,
       log: log.map {
-        KernelLogRecord(
+        var record = KernelLogRecord(
           kind: KernelLogRecord.Kind(rawValue: $0.kind) ?? .error, pid: $0.pid, cpu: $0.cpu,
           comm: $0.comm, sequence: $0.sequence, time: $0.time, text: $0.text)
+        record.tainted = $0.tainted
+        return record
       })
   }
 }
