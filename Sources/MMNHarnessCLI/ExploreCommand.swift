@@ -51,6 +51,15 @@ struct ExploreCommand: ParsableCommand {
     name: .long,
     help: "Merge the JSON reports of shards (comma-separated files) into one report.")
   var merge: String?
+  @Flag(
+    name: .long,
+    help:
+      "Run every cell in this process (for a debugger); by default each runs in a child, so a crash is a verdict."
+  )
+  var inProcess = false
+  /// The re-executed child: explores one --config on one --variant, writes fd 3.
+  @Flag(name: .customLong("child-cell"), help: .hidden)
+  var childCell = false
 
   struct Plan {
     var configurations: [ExploreConfiguration]
@@ -69,7 +78,8 @@ struct ExploreCommand: ParsableCommand {
     _ = try OptionParsing.oneOf(strategy, "--strategy", ["exhaustive", "pct"])
     let configurations =
       try config.map { raw in
-        try OptionParsing.items(raw, "--config", valid: ExploreCatalog.all.map(\.name)).map { name in
+        try OptionParsing.items(raw, "--config", valid: ExploreCatalog.all.map(\.name)).map {
+          name in
           try OptionParsing.wrap { try ExploreCatalog.named(name) }
         }
       } ?? ExploreCatalog.all
@@ -77,7 +87,9 @@ struct ExploreCommand: ParsableCommand {
       try variant.map { raw in
         raw == "all"
           ? Variant.all
-          : try OptionParsing.items(raw, "--variant", valid: ["all"] + Variant.all.map(\.id)).map { try OptionParsing.variant($0) }
+          : try OptionParsing.items(raw, "--variant", valid: ["all"] + Variant.all.map(\.id)).map {
+            try OptionParsing.variant($0)
+          }
       } ?? Variant.all
     let strategy: ExploreStrategy?
     if self.strategy == "pct" {
@@ -123,11 +135,28 @@ struct ExploreCommand: ParsableCommand {
     if let merge { return try mergeReports(merge) }
     if let replay { return try replayToken(replay) }
     let plan = try plan()
+    if childCell {
+      guard plan.configurations.count == 1, plan.variants.count == 1 else {
+        throw ValidationError("--child-cell: valid with one --config and one --variant")
+      }
+      let c = plan.configurations[0]
+      return ExploreIsolation.runChild(
+        c, variant: plan.variants[0], strategy: plan.strategy(for: c), shard: plan.shard,
+        channel: ChildChannel(fd: 3))
+    }
     var results: [ExploreResult] = []
     for c in plan.configurations {
       for v in plan.variants {
-        results.append(
-          Explorer.explore(c, variant: v, strategy: plan.strategy(for: c), shard: plan.shard))
+        if inProcess {
+          results.append(
+            Explorer.explore(c, variant: v, strategy: plan.strategy(for: c), shard: plan.shard))
+        } else {
+          results.append(
+            ExploreIsolation.run(
+              c, variant: v, strategy: plan.strategy(for: c), shard: plan.shard,
+              arguments: ["explore", "--child-cell", "--config", c.name, "--variant", v.id]
+                + childStrategyArguments(), limit: 900))
+        }
       }
     }
     if format == "json" {
@@ -136,6 +165,18 @@ struct ExploreCommand: ParsableCommand {
       print(ExploreOutput.text(results, traces: trace), terminator: "")
     }
     if results.contains(where: { $0.violation != nil }) { throw ExitCode(1) }
+  }
+
+  /// The options that shape the search, passed on to each cell's child.
+  func childStrategyArguments() -> [String] {
+    var args = ["--strategy", strategy]
+    if strategy == "pct" {
+      args += ["--depth", String(depth), "--runs", String(runs), "--seed", String(seed)]
+    } else if let bound {
+      args += ["--bound", String(bound)]
+    }
+    if let shard { args += ["--shard", shard] }
+    return args
   }
 
   func replayToken(_ text: String) throws {
@@ -179,7 +220,8 @@ struct ExploreCommand: ParsableCommand {
   }
 
   func mergeReports(_ raw: String) throws {
-    let files = try OptionParsing.items(raw, "--merge", valid: ["FILE.json written by explore --format json"])
+    let files = try OptionParsing.items(
+      raw, "--merge", valid: ["FILE.json written by explore --format json"])
     var reports: [Data] = []
     for file in files {
       guard let data = FileManager.default.contents(atPath: file) else {

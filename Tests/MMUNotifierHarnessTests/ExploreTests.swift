@@ -275,3 +275,23 @@ final class ForgetsNonblockingEnd: ExploreStatefulDriver, @unchecked Sendable {
     return n == 0 ? nil : "open count \(n)"
   }
 }
+
+/// Isolation: a variant that crashes the search is a verdict in the
+/// matrix, beside cells that finished (through the binary, as a user runs it).
+@Suite("explore: a crash is a verdict")
+struct ExploreIsolationTests {
+  @Test func aCrashingVariantIsACrashVerdictAndTheMatrixGoesOn() throws {
+    let scratch = try Scratch()
+    let result = try HarnessCLI.run(
+      ["explore", "--variant", "test-null-end,upstream-fix", "--config", "reap-vs-munmap"],
+      in: scratch.url, timeout: 300)
+    #expect(result.status == 1)
+    #expect(!result.killedBySignal)
+    let row = try #require(
+      result.stdout.split(separator: "\n").first { $0.hasPrefix("reap-vs-munmap") })
+    #expect(row.contains("crash"), "\(row)")
+    #expect(row.contains("clean"), "\(row)")
+    #expect(result.stdout.contains("crash: SIGSEGV"))
+    #expect(result.stdout.contains("last schedule v1:reap-vs-munmap:0:test-null-end:"))
+  }
+}

@@ -8,6 +8,8 @@ import Synchronization
 /// The invariants every execution is checked against, in the order a
 /// violation is named (the first that holds wins).
 public enum ExploreInvariant: String, Sendable, Codable, CaseIterable {
+  /// The search's child died by a signal (only an isolated cell says so).
+  case crash
   case useAfterFree = "use_after_free"
   case bug
   case deadlock
@@ -81,7 +83,11 @@ enum ExploreExecution {
     instance: ExploreConfiguration.Instance, schedule: ExploreSchedule,
     policy: ExplorePolicy = .stay, recordTrace: Bool = false, maxSteps: Int = 20_000
   ) -> ExploreOutcome {
-    lock.withLock { _ in
+    announce?(
+      ExploreToken(
+        configuration: configuration.name, instance: instance.index, variant: variant.id,
+        schedule: schedule))
+    return lock.withLock { _ in
       // a free with no grace period since its unlink is reported even
       // when no schedule lets a walker reach it (CSupport/harness/gp_check.c)
       mmn_gp_check_enable()
@@ -91,6 +97,10 @@ enum ExploreExecution {
       }
     }
   }
+
+  /// In an isolated child: told each schedule before it runs, so a crash
+  /// is reported with the schedule it happened on.
+  nonisolated(unsafe) static var announce: (@Sendable (ExploreToken) -> Void)?
 
   /// Threads that never came back from a harness timeout: kept, never joined.
   nonisolated(unsafe) static var abandoned: [KernelThread] = []
