@@ -21,6 +21,25 @@
 
 #define MMN_KASAN_MAX 4096
 
+/*
+ * MMN_QUARANTINE=0 in the environment (`stress --kasan` sets it for its
+ * AddressSanitizer child): nothing is kept, every free is a real free, and
+ * ASan's own quarantine reports what reaches freed memory.
+ */
+static unsigned long mmn_kasan_max(void)
+{
+	static unsigned long max = ~0UL;
+	unsigned long m = __atomic_load_n(&max, __ATOMIC_RELAXED);
+
+	if (m == ~0UL) {
+		const char *env = getenv("MMN_QUARANTINE");
+
+		m = env && *env ? strtoul(env, NULL, 10) : MMN_KASAN_MAX;
+		__atomic_store_n(&max, m, __ATOMIC_RELAXED);
+	}
+	return m;
+}
+
 struct mmn_kasan_obj {
 	void *addr;
 	size_t size;
@@ -83,7 +102,7 @@ void mmn_kasan_quarantine(struct mm_struct *mm, void *addr, size_t size,
 	else
 		k->head = o;
 	k->tail = o;
-	if (++k->count > MMN_KASAN_MAX) {
+	if (++k->count > mmn_kasan_max()) {
 		old = k->head;
 		k->head = old->next;
 		if (!k->head)

@@ -61,6 +61,12 @@ struct StressCommand: ParsableCommand {
   )
   var watchdogMargin: Double = 30
   /// The re-executed child: runs, writes its result to fd 3.
+  @Flag(
+    name: .long,
+    help:
+      "Run the child from an AddressSanitizer build (.build-asan, or MMN_KASAN_BINARY) with the quarantine off, so ASan sees every free: its report becomes the use_after_free verdict."
+  )
+  var kasan = false
   @Flag(name: .customLong("child"), help: .hidden)
   var child = false
   /// No child: a crash takes the process (for debugging the harness).
@@ -159,7 +165,18 @@ struct StressCommand: ParsableCommand {
       "--fail-rate", String(failRate), "--seed", String(c.seed), "--format", format,
     ]
     arguments += ["--classes", c.classes.map(\.rawValue).joined(separator: ",")]
-    let outcome = ChildProcess.run(arguments: arguments, limit: limit) { tag, text in
+    var executable = "/proc/self/exe"
+    var environment: [String: String] = [:]
+    if kasan {
+      executable = try Self.kasanBinary()
+      // halt at the first report, which is the verdict; leaks are not this
+      environment = [
+        "MMN_QUARANTINE": "0", "ASAN_OPTIONS": "halt_on_error=1:detect_leaks=0:exitcode=66",
+      ]
+    }
+    let outcome = ChildProcess.run(
+      arguments: arguments, limit: limit, executable: executable, environment: environment
+    ) { tag, text in
       if tag == "started" {
         FileHandle.standardError.write(
           Data(
@@ -178,10 +195,42 @@ struct StressCommand: ParsableCommand {
       if outcome.message("ok") != "1" { throw ExitCode(1) }
       return
     }
+    if kasan, let summary = Self.asanSummary(outcome.stderr) {
+      // AddressSanitizer's report, as the kernel's KASAN would be counted
+      print("verdict: FAILED: use_after_free (AddressSanitizer): \(summary)")
+      print("  seed \(c.seed); again: mmn-harness stress --kasan \(arguments.dropFirst(2).joined(separator: " "))")
+      throw ExitCode(1)
+    }
     let verdict = StressFailure(configuration: c, outcome: outcome, limit: limit)
     print(format == "json" ? verdict.json.rendered() : verdict.text)
     if interrupted != 0 { throw ExitCode(128 + interrupted) }
     throw ExitCode(1)
+  }
+
+  /// The AddressSanitizer build of this binary that `--kasan` runs.
+  static func kasanBinary() throws -> String {
+    if let path = ProcessInfo.processInfo.environment["MMN_KASAN_BINARY"], !path.isEmpty {
+      guard FileManager.default.isExecutableFile(atPath: path) else {
+        throw ValidationError("--kasan: MMN_KASAN_BINARY '\(path)' is not an executable; valid: the path of an ASan build of mmn-harness")
+      }
+      return path
+    }
+    let root = RepositoryRoot.locate() ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    let candidate = root.appendingPathComponent(".build-asan/debug/mmn-harness").path
+    guard FileManager.default.isExecutableFile(atPath: candidate) else {
+      throw ValidationError(
+        "--kasan needs an AddressSanitizer build at \(candidate); valid: build it with `swift build --sanitize=address --scratch-path .build-asan`, or set MMN_KASAN_BINARY"
+      )
+    }
+    return candidate
+  }
+
+  /// "heap-use-after-free … in mn_hlist_invalidate_end", from ASan's SUMMARY line.
+  static func asanSummary(_ stderr: String) -> String? {
+    guard stderr.contains("ERROR: AddressSanitizer") else { return nil }
+    let summary = stderr.split(separator: "\n").first { $0.hasPrefix("SUMMARY: AddressSanitizer: ") }
+    return summary.map { String($0.dropFirst("SUMMARY: AddressSanitizer: ".count)) }
+      ?? "AddressSanitizer reported an error (see stderr)"
   }
 
   /// The child: the run itself, its result on the channel (fd 3).

@@ -170,8 +170,11 @@ public enum ChildProcess {
 
   /// `onMessage` hears each message as it arrives (the command prints
   /// that the child is running once it says `started`).
+  /// `executable`: this binary by default; `stress --kasan` names an
+  /// AddressSanitizer build of it. `environment` is added to the child's.
   public static func run(
-    arguments: [String], limit: Double,
+    arguments: [String], limit: Double, executable: String = "/proc/self/exe",
+    environment extra: [String: String] = [:],
     onMessage: ((_ tag: String, _ text: String) -> Void)? = nil
   ) -> ChildOutcome {
     // The parent takes SIGINT/SIGTERM only through sigtimedwait below.
@@ -208,8 +211,8 @@ public enum ChildProcess {
     posix_spawnattr_setflags(
       &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-    let executable = "/proc/self/exe"
     var environment = ProcessInfo.processInfo.environment
+    environment.merge(extra) { _, new in new }
     // The child's own handler reports a crash; the Swift runtime's
     // backtracer would only race it.
     environment["SWIFT_BACKTRACE"] = "enable=no"

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+
+/// `stress --kasan`: the child runs from an AddressSanitizer build with the
+/// quarantine off, so a use after free is ASan's report turned into the
+/// verdict. Runs where that build exists: CI's AddressSanitizer pass builds
+/// it (.build-asan), and so does `swift build --sanitize=address
+/// --scratch-path .build-asan`.
+@Suite("stress --kasan: AddressSanitizer's report is the verdict")
+struct KasanModeTests {
+  static var asanBuild: String? {
+    let here = URL(fileURLWithPath: #filePath)
+    let root = here.deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent()
+    let path = root.appendingPathComponent(".build-asan/debug/mmn-harness").path
+    return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+  }
+
+  @Test(.enabled(if: KasanModeTests.asanBuild != nil, "no AddressSanitizer build in .build-asan"))
+  func anEarlyFreeIsAnASanUseAfterFree() throws {
+    let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    let result = try HarnessCLI.run(
+      ["stress", "--kasan", "--variant", "test-early-free", "--seconds", "2", "--seed", "5"],
+      in: here, timeout: 120)
+    #expect(result.status == 1, "\(result.stdout.suffix(400)) \(result.stderr.suffix(400))")
+    #expect(!result.killedBySignal)
+    #expect(
+      result.stdout.contains("use_after_free") || result.stdout.contains("no-use-after-free"),
+      "\(result.stdout.suffix(600))")
+  }
+
+  @Test(.enabled(if: KasanModeTests.asanBuild != nil, "no AddressSanitizer build in .build-asan"))
+  func aCorrectVariantStaysCleanUnderASan() throws {
+    let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    let result = try HarnessCLI.run(
+      ["stress", "--kasan", "--variant", "upstream-fix", "--seconds", "1", "--seed", "5"],
+      in: here, timeout: 120)
+    #expect(result.status == 0, "\(result.stdout.suffix(400)) \(result.stderr.suffix(400))")
+  }
+}
