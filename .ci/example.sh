@@ -14,8 +14,8 @@ root=$PWD
 # SwiftPM refuses a versioned dependency whose targets carry unsafe build
 # flags ("contains unsafe build flags"): say so here, in one line, rather
 # than after a long build.
-if grep -q 'unsafeFlags' Package.swift; then
-  echo "example.sh: Package.swift has unsafeFlags (line $(grep -n 'unsafeFlags' Package.swift | cut -d: -f1 | paste -sd,)): SwiftPM refuses them in a dependency taken by version (from: \"0.1.0\"); move the flags into attributes/pragmas in the C sources first" >&2
+if grep -q '\.unsafeFlags(' Package.swift; then
+  echo "example.sh: Package.swift has unsafeFlags (line $(grep -n '\.unsafeFlags(' Package.swift | cut -d: -f1 | paste -sd,)): SwiftPM refuses them in a dependency taken by version (from: \"0.1.0\"); move the flags into attributes/pragmas in the C sources first" >&2
   exit 1
 fi
 
