@@ -1,3 +1,4 @@
+import CSupport
 import Foundation
 
 /// One compare cell on the pipe between a child (`compare --cell`) and the
@@ -106,6 +107,8 @@ public enum CellIsolation {
     scenario: any Scenario, target: String, context: ScenarioContext, channel: ChildChannel
   ) {
     mmn_crash_install_for_cell(channel)
+    // as stress and explore do: a free inside a grace period is a report
+    mmn_gp_check_enable()
     // On an owned thread, as Comparison.run runs every cell.
     let result = KernelThread.run(name: "mmn-compare/0") {
       scenario.run(target: target, context: context)

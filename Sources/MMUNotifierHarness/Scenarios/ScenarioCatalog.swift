@@ -19,6 +19,7 @@ public enum ScenarioCatalog {
     BlockableStartFailure(),
     KVMMemslotLockScenario(),
     IntervalRemoveRace(),
+    PutDuringInvalidation(),
   ]
 
   static let registered = Mutex<[any Scenario]>([])
