@@ -60,6 +60,16 @@ unsigned long long mmn_now_ns(void)
 	       (unsigned long long)ts.tv_nsec;
 }
 
+int mmn_sanitized_build(void)
+{
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+	return 1;
+#endif
+#endif
+	return 0;
+}
+
 int mmn_pin_thread(int cpu)
 {
 	cpu_set_t set;

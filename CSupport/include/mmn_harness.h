@@ -528,6 +528,8 @@ unsigned long long mmn_bench_core_no_debug_atomic_sleep(struct mm_struct *mm,
 							unsigned long iterations,
 							unsigned lane,
 							unsigned copy);
+/* 1 in an AddressSanitizer or ThreadSanitizer build (valgrind runs neither). */
+int mmn_sanitized_build(void);
 /* Pin this thread to one CPU; returns 0 or an errno. */
 int mmn_pin_thread(int cpu);
 unsigned long long mmn_now_ns(void);

@@ -193,6 +193,9 @@ public enum BenchInstructions {
 
   /// Why instructions cannot be counted here, or nil.
   public static var unavailable: String? {
+    guard mmn_sanitized_build() == 0 else {
+      return "this is a sanitizer build (AddressSanitizer or ThreadSanitizer), which valgrind cannot run; use a build without --sanitize"
+    }
     guard valgrindPath != nil else {
       return "valgrind is not installed (apt-get install valgrind)"
     }
