@@ -44,7 +44,7 @@ let package = Package(
       publicHeadersPath: "include",
       cSettings: [
         .define("_GNU_SOURCE"),
-        // No unsafeFlags: a versioned dependency refuses them. The timed
+        // No unsafe build flags: a versioned dependency refuses them. The timed
         // loops carry their own alignment (aligned(64) in core_table.h),
         // `-c release` compiles C at -O2 (SwiftPM's default for release),
         // and `bench` warns when the C shim was built unoptimised.
