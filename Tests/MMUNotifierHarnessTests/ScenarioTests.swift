@@ -1,3 +1,4 @@
+import CSupport
 import MMUNotifierHarness
 import Testing
 
@@ -338,7 +339,13 @@ struct ScenarioTests {
         // at teardown), plus generous slack for a loaded machine.
         #expect(
           monotonicMS() - start < 4 * 100 + 3000, "\(scenario.id)/\(variant.id) took too long")
-        if let arranged = r.metrics["traversal_as_designed"] {
+        // an address-sorted list is arranged by picking nodes from the
+        // allocator; ASan's allocator does not hand them out in an order
+        // that allows it (the scenario then says traversal_as_designed=0)
+        let addressSortedUnderSanitizer =
+          mmn_sanitized_build() != 0
+          && TraversalRule.detect(variant: variant, flavor: flavor) == .ascendingAddress
+        if let arranged = r.metrics["traversal_as_designed"], !addressSortedUnderSanitizer {
           #expect(arranged == 1, "\(scenario.id)/\(variant.id)")
         }
         #expect(r.metrics.lockCycles == 0, "\(scenario.id)/\(variant.id)")
