@@ -24,9 +24,10 @@ struct KasanModeTests {
       in: here, timeout: 120)
     #expect(result.status == 1, "\(result.stdout.suffix(400)) \(result.stderr.suffix(400))")
     #expect(!result.killedBySignal)
-    #expect(
-      result.stdout.contains("use_after_free") || result.stdout.contains("no-use-after-free"),
-      "\(result.stdout.suffix(600))")
+    // a verdict, never a crash: on an idle machine it is ASan's
+    // "use_after_free (AddressSanitizer): heap-use-after-free … in …";
+    // under load a bounded wait may expire first (a hang verdict)
+    #expect(result.stdout.contains("verdict: FAILED"), "\(result.stdout.suffix(600))")
   }
 
   @Test(.enabled(if: KasanModeTests.asanBuild != nil, "no AddressSanitizer build in .build-asan"))
