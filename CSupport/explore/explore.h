@@ -65,8 +65,6 @@ static inline bool mmn_xp_active(void)
  * what is touched (a subscription, a lock); value is shown in the trace.
  */
 void mmn_xp_point(int kind, const void *obj, long value, const char *func);
-/* An event for the trace only (no scheduling decision). */
-void mmn_xp_event(int kind, const void *obj, long value, const char *func);
 /*
  * Not runnable until mmn_xp_wake(obj). Returns false, without blocking, once
  * the execution is being wound down after a deadlock: the caller then takes

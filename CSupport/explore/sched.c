@@ -389,18 +389,6 @@ void mmn_xp_point(int kind, const void *obj, long value, const char *func)
 	pthread_mutex_unlock(&r->m);
 }
 
-void mmn_xp_event(int kind, const void *obj, long value, const char *func)
-{
-	struct xp_thread *t = xp_me();
-	struct xp_run *r = xp_run_current;
-
-	if (!t)
-		return;
-	pthread_mutex_lock(&r->m);
-	xp_record(r, t, kind, obj, value, func);
-	pthread_mutex_unlock(&r->m);
-}
-
 /* With r->m held. */
 static bool xp_block_locked(struct xp_run *r, struct xp_thread *t, int kind,
 			    const void *obj, const char *what,
