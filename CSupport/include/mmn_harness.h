@@ -69,15 +69,45 @@ struct mmu_notifier_ops {
 	void (*invalidate_range)(struct mmu_notifier *subscription,
 				 struct mm_struct *mm, unsigned long start,
 				 unsigned long end);
+	/*
+	 * v6.6 (1af5a8109904): ->invalidate_range became this, and
+	 * registration refuses ops that set it together with start/end. Only
+	 * the mainline port reads it; the v5.11 port reads ->invalidate_range.
+	 */
+	void (*arch_invalidate_secondary_tlbs)(struct mmu_notifier *subscription,
+					       struct mm_struct *mm,
+					       unsigned long start,
+					       unsigned long end);
 	/* v5.11: mmu_notifier_get's constructor, paired with free_notifier */
 	struct mmu_notifier *(*alloc_notifier)(struct mm_struct *mm);
 	void (*free_notifier)(struct mmu_notifier *subscription);
+};
+
+/*
+ * v7.1 (7aba71dbc416, thread <20260303133409.11609-2-thomas.hellstrom@
+ * linux.intel.com>): a two-pass interval notifier's first pass may hand back
+ * one of these; the core links it on a local llist and calls
+ * ->invalidate_finish with it after the tree walk, exactly once.
+ */
+struct llist_node {
+	struct llist_node *next;
+};
+
+struct mmu_interval_notifier_finish {
+	struct llist_node link;
+	struct mmu_interval_notifier *notifier;
 };
 
 struct mmu_interval_notifier_ops {
 	bool (*invalidate)(struct mmu_interval_notifier *interval_sub,
 			   const struct mmu_notifier_range *range,
 			   unsigned long cur_seq);
+	/* v7.1: only the mainline port calls these two; *finish is NULL on entry */
+	bool (*invalidate_start)(struct mmu_interval_notifier *interval_sub,
+				 const struct mmu_notifier_range *range,
+				 unsigned long cur_seq,
+				 struct mmu_interval_notifier_finish **finish);
+	void (*invalidate_finish)(struct mmu_interval_notifier_finish *finish);
 };
 
 /*

@@ -274,6 +274,29 @@ public protocol IntervalNotifier: AnyObject, Sendable {
   func invalidate(_ interval: IntervalRef, range: NotifierRange, currentSeq: UInt) -> Bool
 }
 
+/// What a two-pass interval notifier's first pass (`->invalidate_start`,
+/// v7.1) answers.
+public enum IntervalStartResult: Sendable, Equatable {
+  /// "Would block" in a non-blockable range (`false`).
+  case refused
+  /// The whole invalidation is done: `*finish` stays NULL, no second pass.
+  case done
+  /// Work is deferred: the core must call `invalidateFinish` for this start,
+  /// exactly once, after its tree walk (also when a later subscriber fails
+  /// a non-blocking start).
+  case deferred
+}
+
+/// A v7.1 two-pass interval notifier (xe userptr is the first user). On the
+/// v5.11 base, whose core only knows `->invalidate`, the harness runs both
+/// passes back to back from `->invalidate`.
+public protocol TwoPassIntervalNotifier: IntervalNotifier {
+  func invalidateStart(_ interval: IntervalRef, range: NotifierRange, currentSeq: UInt)
+    -> IntervalStartResult
+  /// The second pass for one `.deferred` start.
+  func invalidateFinish(_ interval: IntervalRef)
+}
+
 /// A `struct mmu_interval_notifier` seen from a callback.
 public struct IntervalRef {
   let raw: OpaquePointer
