@@ -182,6 +182,152 @@ void mmn_log_printf(struct mm_struct *mm, int kind, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * One conversion of a printf format, from '%' to its conversion character:
+ * what the kernel's vsprintf would take for it from the arguments.
+ */
+static const char *mmn_printk_spec(const char *p, char *spec, size_t size,
+				   FILE *out, va_list *ap,
+				   const struct mmu_notifier *subscription)
+{
+	size_t n = 0;
+	int longs = 0;
+	char length = 0;
+
+	spec[n++] = *p++;	/* '%' */
+	while (*p && strchr("-+ #0", *p) && n < size - 24)
+		spec[n++] = *p++;
+	if (*p == '*') {
+		n += snprintf(spec + n, size - n, "%d", va_arg(*ap, int));
+		p++;
+	}
+	while (*p >= '0' && *p <= '9' && n < size - 24)
+		spec[n++] = *p++;
+	if (*p == '.') {
+		spec[n++] = *p++;
+		if (*p == '*') {
+			n += snprintf(spec + n, size - n, "%d", va_arg(*ap, int));
+			p++;
+		}
+		while (*p >= '0' && *p <= '9' && n < size - 24)
+			spec[n++] = *p++;
+	}
+	while (*p && strchr("hlzjtL", *p) && n < size - 4) {
+		if (*p == 'l')
+			longs++;
+		length = *p;
+		spec[n++] = *p++;
+	}
+	if (!*p) {
+		spec[n] = '\0';
+		fputs(spec, out);
+		return p;
+	}
+	spec[n++] = *p;
+	spec[n] = '\0';
+	switch (*p) {
+	case 'p':
+		if (p[1] == 'S') {
+			/* %pS: the callback's symbol, "<symbol>_<callback>" */
+			const void *fn = va_arg(*ap, const void *);
+
+			if (subscription)
+				fputs(mmn_ksym(subscription, fn), out);
+			else
+				fprintf(out, "%p", fn);
+			return p + 2;
+		}
+		fprintf(out, spec, va_arg(*ap, void *));
+		break;
+	case 'd': case 'i':
+		if (longs >= 2)
+			fprintf(out, spec, va_arg(*ap, long long));
+		else if (longs == 1)
+			fprintf(out, spec, va_arg(*ap, long));
+		else if (length == 'z' || length == 't')
+			fprintf(out, spec, va_arg(*ap, ptrdiff_t));
+		else if (length == 'j')
+			fprintf(out, spec, va_arg(*ap, intmax_t));
+		else
+			fprintf(out, spec, va_arg(*ap, int));
+		break;
+	case 'u': case 'x': case 'X': case 'o':
+		if (longs >= 2)
+			fprintf(out, spec, va_arg(*ap, unsigned long long));
+		else if (longs == 1)
+			fprintf(out, spec, va_arg(*ap, unsigned long));
+		else if (length == 'z' || length == 't')
+			fprintf(out, spec, va_arg(*ap, size_t));
+		else if (length == 'j')
+			fprintf(out, spec, va_arg(*ap, uintmax_t));
+		else
+			fprintf(out, spec, va_arg(*ap, unsigned int));
+		break;
+	case 'c':
+		fprintf(out, spec, va_arg(*ap, int));
+		break;
+	case 's':
+		fprintf(out, spec, va_arg(*ap, const char *));
+		break;
+	case 'e': case 'E': case 'f': case 'F': case 'g': case 'G': case 'a': case 'A':
+		if (length == 'L')
+			fprintf(out, spec, va_arg(*ap, long double));
+		else
+			fprintf(out, spec, va_arg(*ap, double));
+		break;
+	case '%':
+		fputc('%', out);
+		break;
+	default:
+		fputs(spec, out);
+		break;
+	}
+	return p + 1;
+}
+
+/*
+ * The port's pr_info: printf, plus the kernel's %pS, which names a
+ * callback through the subscription in scope (mmn_ksym). Formats without
+ * %pS take vasprintf's path, as every harness message does.
+ */
+void mmn_log_printk(struct mm_struct *mm, int kind,
+		    const struct mmu_notifier *subscription, const char *fmt, ...)
+{
+	va_list ap;
+	char spec[64];
+	char *text = NULL;
+	size_t size = 0, len;
+	FILE *out;
+	const char *p;
+
+	if (mmn_log_drop_if_full(mm, kind))
+		return;
+	va_start(ap, fmt);
+	if (!strstr(fmt, "%pS")) {
+		mmn_log_add(mm, kind, mmn_vformat(fmt, ap));
+		va_end(ap);
+		return;
+	}
+	out = open_memstream(&text, &size);
+	if (!out)
+		abort();
+	for (p = fmt; *p;) {
+		if (*p != '%') {
+			fputc(*p++, out);
+			continue;
+		}
+		p = mmn_printk_spec(p, spec, sizeof(spec), out, &ap,
+				    subscription);
+	}
+	va_end(ap);
+	fclose(out);
+	/* the kernel's format strings end in \n; records do not */
+	len = strlen(text);
+	while (len && text[len - 1] == '\n')
+		text[--len] = '\0';
+	mmn_log_add(mm, kind, text);
+}
+
 static char *mmn_format(const char *fmt, ...)
 {
 	va_list ap;

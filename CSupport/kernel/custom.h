@@ -100,10 +100,21 @@ void __mmn_warn(const char *file, int line, const char *func,
 void __mmn_bug(const char *file, int line, const char *func,
 	       const char *cond);
 
-#define pr_info(fmt, ...) \
-	mmn_log_printf(current->mmn_mm, MMN_LOG_INFO, fmt, ##__VA_ARGS__)
-#define pr_err(fmt, ...) \
-	mmn_log_printf(current->mmn_mm, MMN_LOG_ERR, fmt, ##__VA_ARGS__)
+/*
+ * The port's printk: printf plus the kernel's %pS (see mmn_ksym below),
+ * which needs the subscription whose callback the pointer is:
+ * MMN_KSYM_SUBSCRIPTION names it where a port file says so, else NULL.
+ */
+void mmn_log_printk(struct mm_struct *mm, int kind,
+		    const struct mmu_notifier *subscription, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+#define MMN_KSYM_SUBSCRIPTION NULL
+#define pr_info(fmt, ...)						\
+	mmn_log_printk(current->mmn_mm, MMN_LOG_INFO,			\
+		       MMN_KSYM_SUBSCRIPTION, fmt, ##__VA_ARGS__)
+#define pr_err(fmt, ...)						\
+	mmn_log_printk(current->mmn_mm, MMN_LOG_ERR,			\
+		       MMN_KSYM_SUBSCRIPTION, fmt, ##__VA_ARGS__)
 
 #define WARN_ON(condition) ({						\
 	int __ret_warn_on = !!(condition);				\
@@ -120,7 +131,8 @@ void __mmn_bug(const char *file, int line, const char *func,
 /*
  * %pS: the kernel prints the callback's symbol. Every Swift driver shares
  * one trampoline, so the harness names the callback from the
- * subscription's symbol and the ops slot the pointer came from.
+ * subscription's symbol and the ops slot the pointer came from; the port's
+ * pr_info hands it the subscription in scope (MMN_KSYM_SUBSCRIPTION).
  */
 const char *mmn_ksym(const struct mmu_notifier *subscription, const void *fn);
 

@@ -16,7 +16,7 @@ struct PatchesCommand: ParsableCommand {
       everything in memory and checks that CSupport/port/variants and CSupport/port/build \
       are exactly original + patches.
       """,
-    subcommands: [Verify.self, Apply.self, List.self, New.self]
+    subcommands: [Verify.self, Apply.self, List.self, New.self, Import.self]
   )
 
   /// `--root DIR`, shared by every subcommand.

@@ -9,6 +9,15 @@
  */
 #include "mmu_notifier.h"
 
+/*
+ * harness: pr_info's %pS names a callback by its subscription (every Swift
+ * driver shares one trampoline; see mmn_ksym): the subscription in scope,
+ * or this file-scope NULL in a function that has none.
+ */
+static const struct mmu_notifier *const subscription = NULL;
+#undef MMN_KSYM_SUBSCRIPTION
+#define MMN_KSYM_SUBSCRIPTION subscription
+
 /* v5.11: one global SRCU domain for every mm (see kernel/srcu.h) */
 DEFINE_STATIC_SRCU(srcu);
 
@@ -139,7 +148,7 @@ mmu_interval_read_begin(struct mmu_interval_notifier *interval_sub)
 	bool is_invalidating;
 
 	spin_lock(&subscriptions->lock);
-	/* pairs with the WRITE_ONCE in mmu_interval_set_seq() */
+	/* Pairs with the WRITE_ONCE in mmu_interval_set_seq() */
 	seq = READ_ONCE(interval_sub->invalidate_seq);
 	is_invalidating = seq == subscriptions->invalidate_seq;
 	spin_unlock(&subscriptions->lock);
@@ -291,10 +300,8 @@ static int mn_hlist_invalidate_range_start(
 			if (!mmu_notifier_range_blockable(range))
 				non_block_end();
 			if (_ret) {
-				pr_info("%s callback failed with %d in %sblockable context.\n",
-					mmn_ksym(subscription,
-						 ops->invalidate_range_start),
-					_ret,
+				pr_info("%pS callback failed with %d in %sblockable context.\n",
+					ops->invalidate_range_start, _ret,
 					!mmu_notifier_range_blockable(range) ?
 						"non-" :
 						"");
@@ -478,7 +485,7 @@ static int __mmu_notifier_register(struct mmu_notifier *subscription,
 		smp_store_release(&mm->notifier_subscriptions, subscriptions);
 
 	if (subscription) {
-		/* pairs with the mmdrop in unregister / the free after put */
+		/* Pairs with the mmdrop in mmu_notifier_unregister_* */
 		mmgrab(mm);
 		subscription->mm = mm;
 		subscription->users = 1;
@@ -632,7 +639,7 @@ static void mmu_notifier_free_rcu(struct rcu_head *rcu)
 	struct mm_struct *mm = subscription->mm;
 
 	subscription->ops->free_notifier(subscription);
-	/* pairs with the mmgrab in __mmu_notifier_register() */
+	/* Pairs with the get in __mmu_notifier_register() */
 	mmdrop(mm);
 }
 
@@ -683,11 +690,11 @@ static int __mmu_interval_notifier_insert(
 				   &interval_sub->interval_tree.last))
 		return -EOVERFLOW;
 
-	/* the caller must hold an mmget(): exit_mmap may be under way */
+	/* Must call with a mmget() held */
 	if (WARN_ON(atomic_read(&mm->mm_users) <= 0))
 		return -EINVAL;
 
-	/* pairs with the mmdrop in mmu_interval_notifier_remove() */
+	/* pairs with mmdrop in mmu_interval_notifier_remove() */
 	mmgrab(mm);
 
 	spin_lock(&subscriptions->lock);
@@ -742,7 +749,10 @@ mmu_interval_notifier_insert(struct mmu_interval_notifier *interval_sub,
 					      start, length, ops);
 }
 
-/*
+/**
+ * mmu_interval_notifier_remove - Remove a interval notifier
+ * @interval_sub: Interval subscription to unregister
+ *
  * v5.11: remove now if the tree is not locked; otherwise queue the removal
  * (or cancel a queued insert) and wait until the invalidation that locked
  * the tree has ended, so no callback runs after this returns.
@@ -781,7 +791,7 @@ mmu_interval_notifier_remove(struct mmu_interval_notifier *interval_sub)
 		wait_event(subscriptions->wq,
 			   READ_ONCE(subscriptions->invalidate_seq) != seq);
 
-	/* pairs with the mmgrab in mmu_interval_notifier_insert() */
+	/* pairs with mmgrab in mmu_interval_notifier_insert() */
 	mmdrop(mm);
 }
 
