@@ -167,7 +167,8 @@ enum MailInfo {
     try? outHandle.close()
     try? errHandle.close()
     func text(_ url: URL) -> String {
-      let size = ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int) ?? 0
+      let size =
+        ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int) ?? 0
       guard size > 0, let data = try? Data(contentsOf: url) else { return "" }
       return String(decoding: data, as: UTF8.self)
     }

@@ -37,8 +37,9 @@ public struct PatchImportRequest: Sendable {
   public var base: String?
   public var dryRun: Bool
 
-  public init(file: URL, root: URL, variant: String? = nil, base: String? = nil, dryRun: Bool = false)
-  {
+  public init(
+    file: URL, root: URL, variant: String? = nil, base: String? = nil, dryRun: Bool = false
+  ) {
     self.file = file
     self.root = root
     self.variant = variant
@@ -195,8 +196,10 @@ public enum PatchImport {
     let notOnDisk = bases.filter { base in
       !candidates.contains(base) && request.base == nil
     }
-    let untried = notOnDisk.isEmpty
-      ? "" : " (\(notOnDisk.map { "\($0.name): no \($0.directory)/ in this checkout" }.joined(separator: "; ")))"
+    let untried =
+      notOnDisk.isEmpty
+      ? ""
+      : " (\(notOnDisk.map { "\($0.name): no \($0.directory)/ in this checkout" }.joined(separator: "; ")))"
     if chosen.placement.failures == 0 {
       lines.append(
         "base: \(chosen.base.name) (\(chosen.base.directory)): every port hunk places\(request.base == nil ? "" : " (--base)")\(untried)"
@@ -253,7 +256,8 @@ public enum PatchImport {
     )
     if request.dryRun {
       lines.append("dry run: nothing written; \(patchPath) would be:")
-      lines += text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+      lines += text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(
+        String.init)
       return PatchImportResult(
         outcome: .dryRun, lines: lines, variant: variant, base: base, patchPath: patchPath,
         patchText: text)
@@ -276,7 +280,8 @@ public enum PatchImport {
     lines.append(
       "generated its variant: \(application.written.count) file(s) written (as `mmn-harness patches apply \(patchPath)`)"
     )
-    lines.append("next: rebuild (swift build -c release), then mmn-harness compare --variant \(variant)")
+    lines.append(
+      "next: rebuild (swift build -c release), then mmn-harness compare --variant \(variant)")
     return PatchImportResult(
       outcome: .imported, lines: lines, variant: variant, base: base, patchPath: patchPath,
       patchText: text)
@@ -286,7 +291,9 @@ public enum PatchImport {
 
   /// `--base` (which must exist), or every base whose directory exists.
   static func candidateBases(_ request: PatchImportRequest) throws -> [PatchImportBase] {
-    let present = bases.filter { directoryExists(request.root.appendingPathComponent($0.directory)) }
+    let present = bases.filter {
+      directoryExists(request.root.appendingPathComponent($0.directory))
+    }
     if let name = request.base {
       guard let base = bases.first(where: { $0.name == name }) else {
         throw PatchImportError(
@@ -334,7 +341,9 @@ public enum PatchImport {
     let numbers = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
       .compactMap { name -> Int? in
         let digits = name.prefix(4)
-        guard digits.count == 4, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        guard digits.count == 4, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+          return nil
+        }
         return Int(digits)
       }.filter { $0 < 9000 }
     return String(format: "%04d", (numbers.max() ?? 0) + 1)
@@ -432,7 +441,9 @@ public enum PatchImport {
 
   /// Places the hunks in order on `originals`, each section (one file of
   /// one mail) carrying its offset from hunk to hunk as patch(1) does.
-  static func place(_ hunks: [NumberedHunk], on originals: [String: PatchTextFile], base: PatchImportBase)
+  static func place(
+    _ hunks: [NumberedHunk], on originals: [String: PatchTextFile], base: PatchImportBase
+  )
     -> Placement
   {
     var files = originals
@@ -557,7 +568,7 @@ public enum PatchImport {
   {
     let old = hunk.lines.filter { $0.kind != .added }
     func squeezed(_ bytes: [UInt8]) -> [UInt8] { bytes.filter { $0 != 0x20 && $0 != 0x09 } }
-    var best = (score: -1, position: max(0, min(preferred, max(0, lines.count - 1))))
+    var best = (score: -1, position: max(0, min(preferred, lines.count - old.count)))
     if !old.isEmpty && !lines.isEmpty {
       for position in 0..<lines.count {
         var score = 0
@@ -623,7 +634,11 @@ public enum PatchImport {
     while slug.hasSuffix("-") { slug.removeLast() }
     if slug.count > 40 {
       slug = String(slug.prefix(41))
-      if let cut = slug.lastIndex(of: "-") { slug = String(slug[..<cut]) } else { slug.removeLast() }
+      if let cut = slug.lastIndex(of: "-") {
+        slug = String(slug[..<cut])
+      } else {
+        slug.removeLast()
+      }
     }
     while slug.hasSuffix("-") { slug.removeLast() }
     while let first = slug.unicodeScalars.first, !("a"..."z").contains(first) {
@@ -648,7 +663,8 @@ public enum PatchImport {
       if !parts.isEmpty { upstream.append(parts.joined(separator: "; ")) }
     }
     let upstreamValue =
-      upstream.isEmpty ? "none (imported from a mail without a Message-ID)" : upstream.joined(separator: " + ")
+      upstream.isEmpty
+      ? "none (imported from a mail without a Message-ID)" : upstream.joined(separator: " + ")
     var text = "Variant: \(variant)\n"
     text += "Upstream: \(oneLine(upstreamValue))\n"
     text += "Seed: -\n"
