@@ -12,7 +12,8 @@ struct PatchesCommand: ParsableCommand {
       Every variant of the core is one unified diff in patches/, named NNNN-ID.patch, \
       against CSupport/port/original. To add a variant: `mmn-harness patches new ID` (edit \
       the copy it makes, run it again), then `mmn-harness patches apply \
-      patches/NNNN-ID.patch`, rebuild. `verify` regenerates \
+      patches/NNNN-ID.patch`, rebuild. A kernel patch or mail (a/mm/mmu_notifier.c): \
+      `mmn-harness patches import FILE`. `verify` regenerates \
       everything in memory and checks that CSupport/port/variants and CSupport/port/build \
       are exactly original + patches.
       """,

@@ -25,6 +25,7 @@ struct BadInputTests {
   static let commands: [[String]] = [
     [], ["info"], ["run"], ["compare"], ["scenarios"], ["variants"], ["bench"], ["stress"],
     ["patches"], ["patches", "apply"], ["patches", "verify"], ["patches", "list"],
+    ["patches", "import", "x.patch"],
   ]
 
   /// Test variants (Kind: test) run when named but are not offered.
@@ -117,7 +118,7 @@ struct BadInputTests {
       ),
       Refusal(
         ["help", "patches", "frobnicate"],
-        "unknown command 'frobnicate' for `help patches`; valid: apply, list, new, verify"),
+        "unknown command 'frobnicate' for `help patches`; valid: apply, import, list, new, verify"),
       // patches from a directory that is no checkout: never the build's own tree
       Refusal(["patches", "list"], "no mmn-harness checkout at or above"),
       Refusal(["patches", "verify"], "no mmn-harness checkout at or above"),

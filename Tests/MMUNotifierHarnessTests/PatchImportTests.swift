@@ -432,6 +432,17 @@ struct PatchImportTests {
     #expect(try PatchSet.verify(root: repo.url).isEmpty)
   }
 
+  @Test("Without git on PATH: one line saying so")
+  func gitMissing() throws {
+    let scratch = try Scratch()
+    #expect(throws: PatchImportError.self) { try MailInfo.locateGit(path: scratch.url.path) }
+    do {
+      _ = try MailInfo.locateGit(path: scratch.url.path)
+    } catch let error as PatchImportError {
+      #expect(error.description.hasPrefix("git is not on PATH; patches import reads mail with git"))
+    }
+  }
+
   @Test func slugs() {
     #expect(
       PatchImport.slug(of: "mm/mmu_notifiers: Esnure range_end() is paired with range_start()")

@@ -108,8 +108,9 @@ enum MailInfo {
   }
 
   /// `git` on PATH, or a one-line refusal.
-  static func locateGit() throws -> URL {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+  static func locateGit(
+    path: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+  ) throws -> URL {
     for directory in path.split(separator: ":") where !directory.isEmpty {
       let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent("git")
       if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
