@@ -195,6 +195,68 @@ struct PatchImportTests {
     #expect(generated.contains("\t\t\t\tWARN_ON(ops->invalidate_range_end);\n\t\t\t\tret = _ret;"))
   }
 
+  @Test("The command: a format-patch file imported, its patch and variant written, exit 0")
+  func commandImports() throws {
+    let repo = try FakeCheckout()
+    let mails = try Scratch()
+    let file = try Self.write(
+      Self.formatPatch(
+        subject: "mm/mmu_notifiers: Warn when a failing start has an end",
+        messageID: "<13@example.org>", body: "Through the binary.", diff: Self.warnDiff),
+      in: mails, as: "0001-warn.patch")
+    let result = try HarnessCLI.run(
+      ["patches", "import", file.path, "--variant", "warn-import", "--root", repo.url.path],
+      in: repo.url)
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stderr.isEmpty, "\(result.stderr)")
+    #expect(result.stdout.hasPrefix("root: \(repo.url.path) (--root)\n"))
+    #expect(result.stdout.contains("\nwrote patches/0001-warn-import.patch\n"))
+    let verify = try HarnessCLI.run(["patches", "verify", "--root", repo.url.path], in: repo.url)
+    #expect(verify.status == 0, "\(verify.stdout)")
+    #expect(verify.stdout.contains("ok  warn-import  patches/0001-warn-import.patch"))
+  }
+
+  /// A second base on disk (here a made-up one where the hunk's context
+  /// differs from v5.11's): the hunk places only there, so that base is
+  /// used and named in a `Base:` line.
+  @Test("Without --base: the first base on which every hunk places, named in Base:")
+  func baseIsChosenByWhereTheHunksPlace() throws {
+    let repo = try FakeCheckout()
+    let mails = try Scratch()
+    let fm = FileManager.default
+    let mainline = repo.url.appendingPathComponent("CSupport/port/mainline")
+    try fm.copyItem(at: repo.url.appendingPathComponent("CSupport/port/original"), to: mainline)
+    let source = mainline.appendingPathComponent("mmu_notifier.c")
+    let text = try String(contentsOf: source, encoding: .utf8)
+    try Data(
+      text.replacingOccurrences(
+        of: "\t\t\t\tret = _ret;\n", with: "\t\t\t\tret = _ret; /* mainline */\n"
+      ).utf8
+    ).write(to: source)
+    let diff = Self.warnDiff.replacingOccurrences(
+      of: " \t\t\t\tret = _ret;\n", with: " \t\t\t\tret = _ret; /* mainline */\n")
+    let file = try Self.write(
+      Self.formatPatch(
+        subject: "mm/mmu_notifiers: Warn on mainline", messageID: "<14@example.org>",
+        body: "x", diff: diff), in: mails, as: "mainline.patch")
+    let result = try Self.importing(file, into: repo, dryRun: true)
+    #expect(result.outcome == .dryRun, "\(result.lines)")
+    #expect(result.base.name == "mainline")
+    #expect(
+      result.lines.contains(
+        "base v5.11 (CSupport/port/original): 1 of 1 hunk(s) do not place"), "\(result.lines)")
+    #expect(
+      result.lines.contains(
+        "base: mainline (CSupport/port/mainline): every port hunk places"), "\(result.lines)")
+    let patch = try #require(result.patchText)
+    #expect(patch.contains("Kind: variant\nBase: mainline\n\n"))
+    #expect(patch.contains("--- a/CSupport/port/mainline/mmu_notifier.c"))
+    // --base v5.11 holds it to v5.11, where it does not place
+    let held = try Self.importing(file, into: repo, base: "v5.11", dryRun: true)
+    #expect(held.outcome == .cannotApply)
+    #expect(held.base.name == "v5.11")
+  }
+
   @Test("A quoted-printable mail: decoded by git, placed with fuzz 2, the port's context written")
   func quotedPrintableMailWithFuzz() throws {
     let repo = try FakeCheckout()
@@ -259,7 +321,7 @@ struct PatchImportTests {
         "compare", "--scenario", "interval-remove-race", "--variant",
         "original,interval-remove-fix",
         "--format", "json", "--jobs", "2",
-      ], in: FakeCheckout.realRoot, timeout: 600)
+      ], in: mails.url, timeout: 600)
     #expect(compare.status == 0 || compare.status == 1, "\(compare.stderr)")
     let json = try #require(
       try JSONSerialization.jsonObject(with: Data(compare.stdout.utf8)) as? [String: Any])

@@ -27,6 +27,10 @@ public struct PatchImportBase: Sendable, Equatable {
   public let name: String
   /// Repository-relative directory of the base's port files.
   public let directory: String
+  /// The directory a written patch's diff paths name (`a/<this>/<file>`).
+  /// The base's own directory: the generator tells the bases apart by the
+  /// `Base:` line, and the path says the same.
+  public var diffDirectory: String { directory }
 }
 
 /// What `patches import` was asked to do.
@@ -230,7 +234,7 @@ public enum PatchImport {
       guard let patched = chosen.placement.files[name], let original = originals[name],
         patched != original
       else { continue }
-      diff += try unifiedDiff(original, patched, path: "\(base.directory)/\(name)")
+      diff += try unifiedDiff(original, patched, path: "\(base.diffDirectory)/\(name)")
     }
     guard !diff.isEmpty else {
       lines.append("nothing written: what places changes nothing in the port")
