@@ -62,6 +62,7 @@ struct mmn_variant {
 	const char *upstream;
 	const char *seed;
 	const char *patch;
+	const char *base;	/* "v5.11" or "mainline" (the patch's Base:) */
 	const struct mmn_core *cores[MMN_FLAVOR_COUNT];
 	/* the explore build (scheduling points, qsbr) */
 	const struct mmn_core *explore;

@@ -191,6 +191,8 @@ const char *mmn_variant_summary(unsigned variant);
 const char *mmn_variant_upstream(unsigned variant);
 const char *mmn_variant_seed(unsigned variant);
 const char *mmn_variant_patch(unsigned variant);
+/* The base port: "v5.11" (port/original) or "mainline" (port/mainline). */
+const char *mmn_variant_base(unsigned variant);
 
 /* ------------------------------------------------------------------ */
 /* The kernel log: pr_info, WARN, BUG, hung tasks, lockdep splats */
