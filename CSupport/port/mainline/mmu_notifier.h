@@ -13,8 +13,6 @@
 /* harness: core_table.h builds this base's range_init and end */
 #define MMN_PORT_MAINLINE 1
 
-#include "../../kernel/llist.h"
-
 /*
  * harness: WARN_ON_ONCE warns once per call site per boot in the kernel;
  * here every time, so each run (one process holds many) sees its own.
