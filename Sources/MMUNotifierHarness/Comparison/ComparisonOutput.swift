@@ -20,12 +20,21 @@ extension Comparison {
   }
 
   var heading: String {
-    "flavour \(context.flavor.rawValue), seed \(context.seed), hung timeout \(context.hungTimeoutMilliseconds) ms"
+    (labelsBases
+      ? "base \(Set(variants.map(\.base)).count > 1 ? "all" : variants.first?.base ?? "v5.11"), "
+      : "")
+      + "flavour \(context.flavor.rawValue), seed \(context.seed), hung timeout \(context.hungTimeoutMilliseconds) ms"
   }
 
-  /// The verdict rules, worst first, with what each number counts.
-  static var legend: [(String, String)] {
-    Verdict.Kind.allCases.map { kind in
+  /// The verdict rules, worst first, with what each number counts; the
+  /// two-pass ones only where a cell ran a two-pass driver.
+  var legend: [(String, String)] {
+    let twoPass = rows.contains { row in
+      row.results.contains { !$0.metrics.twoPassMetrics.isEmpty }
+    }
+    return Verdict.Kind.allCases.filter {
+      twoPass || ($0 != .duplicateFinish && $0 != .missingFinish)
+    }.map { kind in
       let n = kind == .notReaped ? "R/V" : "N"
       return ("\(kind.short) \(n)", kind.numberMeaning)
     }
@@ -38,13 +47,13 @@ extension Comparison {
     for group in groups {
       out.append(
         TextTable.render(
-          header: ["scenario"] + group.targets,
+          header: ["scenario"] + group.targets.map(label),
           rows: group.rows.map { row in [row.scenario.id] + row.results.map(\.verdict.cell) }))
       out.append("")
     }
     out.append("verdicts, worst first (a cell shows the first that holds):")
-    let width = Self.legend.map(\.0.count).max() ?? 0
-    for (name, meaning) in Self.legend {
+    let width = legend.map(\.0.count).max() ?? 0
+    for (name, meaning) in legend {
       out.append("  " + name + String(repeating: " ", count: width - name.count) + "  " + meaning)
     }
     out.append("")
@@ -64,7 +73,7 @@ extension Comparison {
   public func markdown(includeLog: Bool = false) -> String {
     var out = ["### mmn-harness compare", "", heading, ""]
     for group in groups {
-      out.append("| scenario | " + group.targets.joined(separator: " | ") + " |")
+      out.append("| scenario | " + group.targets.map(label).joined(separator: " | ") + " |")
       out.append("|" + String(repeating: "---|", count: group.targets.count + 1))
       for row in group.rows {
         out.append(
@@ -76,7 +85,7 @@ extension Comparison {
     }
     out.append("Each cell is the first verdict that holds, worst first, and the number behind it:")
     out.append("")
-    for (name, meaning) in Self.legend { out.append("- **\(name)**: \(meaning)") }
+    for (name, meaning) in legend { out.append("- **\(name)**: \(meaning)") }
     out.append("")
     out.append("| scenario | from | set-up | claim |")
     out.append("|---|---|---|---|")
@@ -102,8 +111,8 @@ extension Comparison {
       for result in row.results {
         out.append(
           fence == nil
-            ? "== \(row.scenario.id) / \(result.target) =="
-            : "#### \(row.scenario.id) / \(result.target)")
+            ? "== \(row.scenario.id) / \(label(result.target)) =="
+            : "#### \(row.scenario.id) / \(label(result.target))")
         if let fence { out.append(fence) }
         out.append(
           contentsOf: result.log.isEmpty ? ["(nothing logged)"] : result.log.map(\.kernelForm))
@@ -125,10 +134,11 @@ extension Comparison {
         "variants",
         .array(
           variants.map { v in
-            .object([
-              ("id", .string(v.id)), ("summary", .string(v.summary)),
-              ("upstream", .string(v.upstream)),
-            ])
+            .object(
+              [
+                ("id", .string(v.id)), ("summary", .string(v.summary)),
+                ("upstream", .string(v.upstream)),
+              ] + (labelsBases ? [("base", .string(v.base)), ("label", .string(v.label))] : []))
           })
       ),
       (
@@ -141,8 +151,12 @@ extension Comparison {
               (
                 "results",
                 .array(
-                  row.results.map {
-                    Self.json($0, includeLog: includeLog, includeTimings: includeTimings)
+                  row.results.map { r in
+                    var o = Self.json(r, includeLog: includeLog, includeTimings: includeTimings)
+                    if labelsBases, label(r.target) != r.target {
+                      o = o.adding("label", .string(label(r.target)))
+                    }
+                    return o
                   })
               ),
             ])

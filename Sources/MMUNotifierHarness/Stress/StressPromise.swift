@@ -199,7 +199,9 @@ public struct StressPromise: Sendable {
     do {
       return StressPromise(
         variant: variant.id, promises: try VariantPromises.parse(line),
-        basis: "\(variant.patch.isEmpty ? "the original port" : variant.patch): Promises: \(line)")
+        basis:
+          "\(variant.patch.isEmpty ? (variant.base == "v5.11" ? "the original port" : "the \(variant.base) port") : variant.patch): Promises: \(line)"
+      )
     } catch {
       // `patches apply` refuses a bad line, so only a hand-edited registry
       // gets here: hold the variant to everything and say why.
