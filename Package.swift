@@ -40,7 +40,7 @@ let package = Package(
       path: "CSupport",
       // The port's files are #included by the generated per-variant,
       // per-flavour translation units in port/build; never compiled alone.
-      exclude: ["port/original", "port/variants"],
+      exclude: ["port/original", "port/mainline", "port/variants"],
       publicHeadersPath: "include",
       cSettings: [
         .define("_GNU_SOURCE"),

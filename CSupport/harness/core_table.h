@@ -32,10 +32,28 @@ static void mmn_ct_end(struct mmu_notifier_range *range)
 	mmu_notifier_invalidate_range_end(range);
 }
 
+#ifdef MMN_PORT_MAINLINE
+/*
+ * The mainline base (port/mainline) has no only_end since v6.6, and its
+ * range_init takes no vma: the table's only_end is the plain end there.
+ */
+static void mmn_ct_only_end(struct mmu_notifier_range *range)
+{
+	mmu_notifier_invalidate_range_end(range);
+}
+
+#define MMN_CT_RANGE_INIT(range, mm, start, end)			\
+	mmu_notifier_range_init(range, MMU_NOTIFY_UNMAP, 0, mm, start, end)
+#else
 static void mmn_ct_only_end(struct mmu_notifier_range *range)
 {
 	mmu_notifier_invalidate_range_only_end(range);
 }
+
+#define MMN_CT_RANGE_INIT(range, mm, start, end)			\
+	mmu_notifier_range_init(range, MMU_NOTIFY_UNMAP, 0, NULL, mm,	\
+				start, end)
+#endif
 
 static void mmn_ct_barrier(void)
 {
@@ -118,8 +136,7 @@ mmn_ct_bench_core_body(struct mm_struct *mm, unsigned long iterations,
 	struct mmu_notifier_range range;
 	unsigned long long t0, t1;
 
-	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, NULL, mm, 0,
-				0x7fffffffffffUL);
+	MMN_CT_RANGE_INIT(&range, mm, 0, 0x7fffffffffffUL);
 	t0 = mmn_now_ns();
 	for (unsigned long i = 0; i < iterations; i++) {
 		if (retire_ranges)
@@ -146,8 +163,7 @@ mmn_ct_bench_floor_body(struct mm_struct *mm, unsigned long iterations)
 
 	if (!s)
 		return 0;
-	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, NULL, mm, 0,
-				0x7fffffffffffUL);
+	MMN_CT_RANGE_INIT(&range, mm, 0, 0x7fffffffffffUL);
 	t0 = mmn_now_ns();
 	for (unsigned long i = 0; i < iterations; i++) {
 		struct hlist_node *n;

@@ -62,6 +62,7 @@ struct mmn_variant {
 	const char *upstream;
 	const char *seed;
 	const char *patch;
+	const char *base;	/* "v5.11" or "mainline" (the patch's Base:) */
 	const struct mmn_core *cores[MMN_FLAVOR_COUNT];
 	/* the explore build (scheduling points, qsbr) */
 	const struct mmn_core *explore;
@@ -296,6 +297,8 @@ struct mmn_interval_sub {
 	struct mmn_interval_sub *kept_next;	/* on mmn_kept_intervals */
 	/* the pairing ledger's account of it (ledger.c); outlives it */
 	struct mmn_interval_account *account;
+	/* a two-pass driver's passes (v7.1), or NULLs */
+	struct mmn_interval_two_pass_ops two_pass;
 };
 
 static inline struct mmn_subscription *
@@ -311,6 +314,18 @@ void mmn_ledger_attach(struct mmn_subscription *sub);
 void mmn_ledger_removed(struct mmn_subscription *sub);
 void mmn_ledger_detach(struct mmn_subscription *sub);
 void mmn_ledger_poison_seen(struct mmn_subscription *sub, const char *callback);
+/* subscription.c: a two-pass driver's passes behind the poison check */
+int mmn_interval_driver_start(struct mmn_interval_sub *isub,
+			      const struct mmu_notifier_range *range,
+			      unsigned long cur_seq, const char *caller);
+void mmn_interval_driver_finish(struct mmn_interval_sub *isub,
+				const char *caller);
+/* ledger.c: the v5.11 core's ->invalidate for a two-pass driver */
+bool mmn_ledger_two_pass_invalidate(struct mmu_interval_notifier *ins,
+				    const struct mmu_notifier_range *range,
+				    unsigned long cur_seq);
+/* ledger.c: finish objects still outstanding once the interval is removed */
+void mmn_ledger_interval_removed(struct mmn_interval_sub *isub);
 void mmn_ledger_retire(struct mmu_notifier_range *range);
 /* Interval subscriptions: interpose the ledger on ops.invalidate. */
 bool mmn_ledger_interval_attach(struct mmn_interval_sub *isub);

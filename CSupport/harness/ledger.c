@@ -31,8 +31,25 @@ enum mmn_entry_state {
  * the ledger's, not the subscription's, and lives until the mm goes, so
  * freeing an interval subscription needs no ledger call.
  */
+struct mmn_interval_account;
+
+/*
+ * One struct mmu_interval_notifier_finish the harness owns (v7.1): handed
+ * to the mainline core by a deferred ->invalidate_start, outstanding until
+ * the core's ->invalidate_finish for it. Part of the account, so the core
+ * writing its link never touches a freed interval.
+ */
+struct mmn_finish_slot {
+	struct mmu_interval_notifier_finish finish;
+	struct mmn_interval_sub *isub;
+	struct mmn_interval_account *acct;
+	unsigned long long range_id;	/* the invalidation that deferred it */
+	bool outstanding;
+};
+
 struct mmn_interval_account {
 	struct mmn_ledger_counts counts;
+	struct mmn_finish_slot pool[MMN_FINISH_POOL];
 	struct mmn_range_ledger *open;
 	bool (*driver_invalidate)(struct mmu_interval_notifier *ins,
 				  const struct mmu_notifier_range *range,
@@ -183,6 +200,29 @@ static void mmn_counts_add(struct mmn_ledger_counts *to,
 	to->closed_by_removal += from->closed_by_removal;
 	to->releases += from->releases;
 	to->poison_seen += from->poison_seen;
+	to->deferred_starts += from->deferred_starts;
+	to->finishes += from->finishes;
+	to->duplicate_finishes += from->duplicate_finishes;
+	to->missing_finishes += from->missing_finishes;
+}
+
+/*
+ * Finish objects of this account still outstanding: for one invalidation
+ * (range_id), or all of them (range_id 0). They will never be finished
+ * now: each is a missing finish, and its object is free again. Lock held.
+ */
+static void mmn_finish_settle(struct mmn_interval_account *a,
+			      unsigned long long range_id)
+{
+	for (int i = 0; i < MMN_FINISH_POOL; i++) {
+		struct mmn_finish_slot *slot = &a->pool[i];
+
+		if (!slot->outstanding ||
+		    (range_id && slot->range_id != range_id))
+			continue;
+		slot->outstanding = false;
+		a->counts.missing_finishes++;
+	}
 }
 
 static void mmn_ledger_start(struct mmn_subscription *sub,
@@ -369,6 +409,9 @@ void mmn_ledger_retire(struct mmu_notifier_range *range)
 		/* the tree's half of this range was never ended */
 		if (e->acct && e->state == MMN_ENTRY_STARTED)
 			e->acct->counts.missing_ends++;
+		/* a deferred start of this range never finished */
+		if (e->acct)
+			mmn_finish_settle(e->acct, range->mmn_id);
 		mmn_entry_unlink_sub(e);
 		e->next_in_range = l->free_entries;
 		l->free_entries = e;
@@ -567,20 +610,17 @@ void mmn_ledger_itree_retire(const struct mmu_notifier_range *range)
 		mmn_itree_ending_range = NULL;
 }
 
-/* The interposer the interval's ops carry: the driver, then the ledger. */
-static bool mmn_ledger_interval_invalidate(struct mmu_interval_notifier *ins,
-					   const struct mmu_notifier_range *crange,
-					   unsigned long cur_seq)
+/*
+ * An interval's first pass (->invalidate or ->invalidate_start) ran in
+ * this range: its tree half is open and owed its end. Lock held.
+ */
+static void mmn_ledger_interval_started(struct mmn_interval_account *a,
+					struct mmu_notifier_range *range,
+					bool ret)
 {
-	struct mmn_interval_sub *isub =
-		container_of(ins, struct mmn_interval_sub, ins);
-	struct mmn_interval_account *a = isub->account;
-	struct mmu_notifier_range *range = (struct mmu_notifier_range *)crange;
 	struct mmn_ledger *l = a->ledger;
 	struct mmn_range_ledger *e;
-	bool ret = a->driver_invalidate(ins, crange, cur_seq);
 
-	pthread_mutex_lock(&l->lock);
 	for (e = a->open; e; e = e->next_in_sub)
 		if (e->range_id == range->mmn_id)
 			break;
@@ -602,8 +642,140 @@ static bool mmn_ledger_interval_invalidate(struct mmu_interval_notifier *ins,
 	/* refused or not, the tree's half is now open and owed its end */
 	if (e->state != MMN_ENTRY_ENDED)
 		e->state = MMN_ENTRY_STARTED;
+}
+
+/* The interposer the interval's ops carry: the driver, then the ledger. */
+static bool mmn_ledger_interval_invalidate(struct mmu_interval_notifier *ins,
+					   const struct mmu_notifier_range *crange,
+					   unsigned long cur_seq)
+{
+	struct mmn_interval_sub *isub =
+		container_of(ins, struct mmn_interval_sub, ins);
+	struct mmn_interval_account *a = isub->account;
+	struct mmn_ledger *l = a->ledger;
+	bool ret = a->driver_invalidate(ins, crange, cur_seq);
+
+	pthread_mutex_lock(&l->lock);
+	mmn_ledger_interval_started(a, (struct mmu_notifier_range *)crange,
+				    ret);
 	pthread_mutex_unlock(&l->lock);
 	return ret;
+}
+
+/*
+ * A two-pass driver on the v5.11 core, which only calls ->invalidate:
+ * both passes back to back (behind mmn_interval_invalidate's poison check
+ * and inside the interposer above, which counts the invalidation).
+ */
+bool mmn_ledger_two_pass_invalidate(struct mmu_interval_notifier *ins,
+				    const struct mmu_notifier_range *range,
+				    unsigned long cur_seq)
+{
+	struct mmn_interval_sub *isub =
+		container_of(ins, struct mmn_interval_sub, ins);
+	struct mmn_interval_account *a = isub->account;
+	int r = mmn_interval_driver_start(isub, range, cur_seq,
+					  "mn_itree_invalidate (->invalidate)");
+
+	if (r == MMN_INTERVAL_START_DEFERRED) {
+		pthread_mutex_lock(&a->ledger->lock);
+		a->counts.deferred_starts++;
+		a->counts.finishes++;
+		pthread_mutex_unlock(&a->ledger->lock);
+		mmn_interval_driver_finish(isub,
+					   "mn_itree_invalidate (->invalidate)");
+	}
+	return r != MMN_INTERVAL_START_REFUSED;
+}
+
+/*
+ * The mainline core's first pass (v7.1 ->invalidate_start). A deferred
+ * start gets one of the account's finish objects; with none free the
+ * harness WARNs and finishes at once (xe falls back the same way when its
+ * embedded finish is in use), so nothing is owed.
+ */
+static bool
+mmn_ledger_interval_invalidate_start(struct mmu_interval_notifier *ins,
+				     const struct mmu_notifier_range *crange,
+				     unsigned long cur_seq,
+				     struct mmu_interval_notifier_finish **finish)
+{
+	struct mmn_interval_sub *isub =
+		container_of(ins, struct mmn_interval_sub, ins);
+	struct mmn_interval_account *a = isub->account;
+	struct mmu_notifier_range *range = (struct mmu_notifier_range *)crange;
+	struct mmn_ledger *l = a->ledger;
+	struct mmn_finish_slot *slot = NULL;
+	int r = mmn_interval_driver_start(isub, crange, cur_seq,
+					  "mn_itree_invalidate (->invalidate_start)");
+	bool ret = r != MMN_INTERVAL_START_REFUSED;
+
+	pthread_mutex_lock(&l->lock);
+	mmn_ledger_interval_started(a, range, ret);
+	if (r == MMN_INTERVAL_START_DEFERRED) {
+		a->counts.deferred_starts++;
+		for (int i = 0; i < MMN_FINISH_POOL && !slot; i++)
+			if (!a->pool[i].outstanding)
+				slot = &a->pool[i];
+		if (slot) {
+			slot->outstanding = true;
+			slot->range_id = range->mmn_id;
+			slot->finish.link.next = NULL;
+			slot->finish.notifier = NULL;	/* the core sets it */
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+
+	if (slot) {
+		*finish = &slot->finish;
+	} else if (r == MMN_INTERVAL_START_DEFERRED) {
+		WARN_ON(!slot);
+		pthread_mutex_lock(&l->lock);
+		a->counts.finishes++;
+		pthread_mutex_unlock(&l->lock);
+		mmn_interval_driver_finish(isub,
+					   "mn_itree_invalidate (->invalidate_start)");
+	}
+	return ret;
+}
+
+/*
+ * The second pass (v7.1 ->invalidate_finish). Only an outstanding object
+ * is finished: a second finish for one is counted (duplicate_finishes) and
+ * not passed on to the driver, whose state for it is gone.
+ */
+static void
+mmn_ledger_interval_invalidate_finish(struct mmu_interval_notifier_finish *f)
+{
+	struct mmn_finish_slot *slot =
+		container_of(f, struct mmn_finish_slot, finish);
+	struct mmn_interval_account *a = slot->acct;
+	bool owed;
+
+	pthread_mutex_lock(&a->ledger->lock);
+	owed = slot->outstanding;
+	if (owed) {
+		slot->outstanding = false;
+		a->counts.finishes++;
+	} else {
+		a->counts.duplicate_finishes++;
+	}
+	pthread_mutex_unlock(&a->ledger->lock);
+	if (owed)
+		mmn_interval_driver_finish(slot->isub,
+					   "mn_itree_finish_pass (->invalidate_finish)");
+}
+
+/* Removed: no callback of it runs any more, so nothing it deferred will. */
+void mmn_ledger_interval_removed(struct mmn_interval_sub *isub)
+{
+	struct mmn_interval_account *a = isub->account;
+
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->ledger->lock);
+	mmn_finish_settle(a, 0);
+	pthread_mutex_unlock(&a->ledger->lock);
 }
 
 bool mmn_ledger_interval_attach(struct mmn_interval_sub *isub)
@@ -611,6 +783,20 @@ bool mmn_ledger_interval_attach(struct mmn_interval_sub *isub)
 	struct mmn_ledger *l = isub->owner->ledger;
 	struct mmn_interval_account *a;
 
+	/* a two-pass driver, attached again once its passes are known */
+	if (isub->account) {
+		if (!isub->two_pass.invalidate_start)
+			return true;
+		for (int i = 0; i < MMN_FINISH_POOL; i++) {
+			isub->account->pool[i].isub = isub;
+			isub->account->pool[i].acct = isub->account;
+		}
+		isub->ops.invalidate_start =
+			mmn_ledger_interval_invalidate_start;
+		isub->ops.invalidate_finish =
+			mmn_ledger_interval_invalidate_finish;
+		return true;
+	}
 	if (!isub->ops.invalidate)
 		return false;
 	a = calloc(1, sizeof(*a));

@@ -596,6 +596,7 @@ MMN_VARIANT_FIELD(summary)
 MMN_VARIANT_FIELD(upstream)
 MMN_VARIANT_FIELD(seed)
 MMN_VARIANT_FIELD(patch)
+MMN_VARIANT_FIELD(base)
 
 /* ---- mmu_notifier_get ---- */
 

@@ -10,8 +10,9 @@
 		mmn_core_##sym##_mb, mmn_core_##sym##_qsbr,		\
 		mmn_core_##sym##_bp, mmn_core_##sym##_explore
 
-#define MMN_VARIANT(id, sym, summary, upstream, seed, patch)		\
-	{ id, summary, upstream, seed, patch,				\
+/* base: the port the variant is built from, "v5.11" or "mainline" */
+#define MMN_VARIANT(id, sym, summary, upstream, seed, patch, base)	\
+	{ id, summary, upstream, seed, patch, base,			\
 	  { &mmn_core_##sym##_memb, &mmn_core_##sym##_mb,		\
 	    &mmn_core_##sym##_qsbr, &mmn_core_##sym##_bp },		\
 	  &mmn_core_##sym##_explore }

@@ -146,6 +146,9 @@ mmn_subscription_create(struct mm_struct *mm,
 	} else {
 		core_ops = sub->driver_ops;
 	}
+	/* v6.6: nothing in the harness flushes a TLB, so nothing to interpose */
+	core_ops.arch_invalidate_secondary_tlbs =
+		sub->driver_ops.arch_invalidate_secondary_tlbs;
 	core_ops.free_notifier = mmn_subscription_free_notifier;
 	/* mmn_get's constructor: the core calls it, never the ledger */
 	core_ops.alloc_notifier = sub->driver_ops.alloc_notifier;
@@ -259,6 +262,51 @@ static bool mmn_interval_invalidate(struct mmu_interval_notifier *ins,
 	return ret;
 }
 
+/*
+ * A two-pass driver's first pass, behind the same poison check: a freed
+ * interval is reported and answers "done" (no finish owed), never called.
+ */
+int mmn_interval_driver_start(struct mmn_interval_sub *isub,
+			      const struct mmu_notifier_range *range,
+			      unsigned long cur_seq, const char *caller)
+{
+	struct mmu_interval_notifier *ins = &isub->ins;
+	int ret;
+
+	if (unlikely(__atomic_load_n(&isub->poison, __ATOMIC_ACQUIRE) ==
+		     MMN_POISON)) {
+		mmn_kasan_check(isub->owner, ins, sizeof(*ins), false, caller);
+		return MMN_INTERVAL_START_DONE;
+	}
+	if (mmn_xp_active())
+		mmn_xp_point(MMN_XP_CALLBACK, ins, 4, NULL);
+	ret = isub->two_pass.invalidate_start(ins, range, cur_seq);
+	if (mmn_xp_active())
+		mmn_xp_point(MMN_XP_RETURNED, ins,
+			     (4L << 32) | (ret != MMN_INTERVAL_START_REFUSED),
+			     NULL);
+	return ret;
+}
+
+/* The second pass; a finish that reaches a freed interval is reported. */
+void mmn_interval_driver_finish(struct mmn_interval_sub *isub,
+				const char *caller)
+{
+	struct mmu_interval_notifier *ins = &isub->ins;
+
+	if (unlikely(__atomic_load_n(&isub->poison, __ATOMIC_ACQUIRE) ==
+		     MMN_POISON)) {
+		mmn_kasan_check(isub->owner, ins, sizeof(*ins), false, caller);
+		return;
+	}
+	if (mmn_xp_active())
+		mmn_xp_point(MMN_XP_CALLBACK, ins, 4, "invalidate_finish");
+	isub->two_pass.invalidate_finish(ins);
+	if (mmn_xp_active())
+		mmn_xp_point(MMN_XP_RETURNED, ins, (4L << 32) | 1,
+			     "invalidate_finish");
+}
+
 struct mmn_interval_sub *
 mmn_interval_sub_create(struct mm_struct *mm,
 			const struct mmu_interval_notifier_ops *ops, void *ctx,
@@ -279,6 +327,34 @@ mmn_interval_sub_create(struct mm_struct *mm,
 	isub->owner = mm;
 	/* the pairing ledger counts every interval's invalidations */
 	mmn_ledger_interval_attach(isub);
+	return isub;
+}
+
+/*
+ * A two-pass driver (v7.1): the core sees ->invalidate_start and
+ * ->invalidate_finish (the mainline core calls them; ledger.c's, which
+ * hand out the finish objects) and an ->invalidate that runs both passes
+ * back to back (what the v5.11 core calls).
+ */
+struct mmn_interval_sub *
+mmn_interval_sub_create_two_pass(struct mm_struct *mm,
+				 const struct mmn_interval_two_pass_ops *ops,
+				 void *ctx, const char *symbol,
+				 void (*release_ctx)(void *ctx))
+{
+	struct mmu_interval_notifier_ops one_pass = {
+		.invalidate = mmn_ledger_two_pass_invalidate,
+	};
+	struct mmn_interval_sub *isub;
+
+	if (!ops || !ops->invalidate_start || !ops->invalidate_finish)
+		return NULL;
+	isub = mmn_interval_sub_create(mm, &one_pass, ctx, symbol, release_ctx);
+	if (isub) {
+		isub->two_pass = *ops;
+		/* now that the passes are known: the core's two-pass ops */
+		mmn_ledger_interval_attach(isub);
+	}
 	return isub;
 }
 
@@ -371,6 +447,8 @@ void mmn_interval_remove(struct mmn_interval_sub *isub)
 	mmn_log_get_counts(mm, &before);
 	mm->core->interval_remove(&isub->ins);
 	mmn_log_get_counts(mm, &after);
+	/* no callback runs after the remove: an unfinished deferral is lost */
+	mmn_ledger_interval_removed(isub);
 	__atomic_fetch_add(&mm->stats.interval_removes, 1, __ATOMIC_RELAXED);
 	/*
 	 * A wait that expired (hung) leaves the removal queued behind an

@@ -191,6 +191,8 @@ const char *mmn_variant_summary(unsigned variant);
 const char *mmn_variant_upstream(unsigned variant);
 const char *mmn_variant_seed(unsigned variant);
 const char *mmn_variant_patch(unsigned variant);
+/* The base port: "v5.11" (port/original) or "mainline" (port/mainline). */
+const char *mmn_variant_base(unsigned variant);
 
 /* ------------------------------------------------------------------ */
 /* The kernel log: pr_info, WARN, BUG, hung tasks, lockdep splats */
@@ -364,6 +366,34 @@ struct mmn_interval_sub *
 mmn_interval_sub_create(struct mm_struct *mm,
 			const struct mmu_interval_notifier_ops *ops, void *ctx,
 			const char *symbol, void (*release_ctx)(void *ctx));
+/*
+ * A v7.1 two-pass interval driver's passes, as the harness calls them. The
+ * harness owns the struct mmu_interval_notifier_finish objects (a small
+ * pool per interval subscription): the mainline core is handed one per
+ * deferred start and calls ->invalidate_finish with it; the v5.11 core only
+ * calls ->invalidate, which runs start and then finish back to back.
+ */
+enum mmn_interval_start_result {
+	MMN_INTERVAL_START_REFUSED = 0,	/* would block: false */
+	MMN_INTERVAL_START_DONE = 1,	/* true, *finish stays NULL */
+	MMN_INTERVAL_START_DEFERRED = 2,	/* true, and a finish is owed */
+};
+
+struct mmn_interval_two_pass_ops {
+	int (*invalidate_start)(struct mmu_interval_notifier *ins,
+				const struct mmu_notifier_range *range,
+				unsigned long cur_seq);
+	void (*invalidate_finish)(struct mmu_interval_notifier *ins);
+};
+
+/* Finish objects per interval subscription; past them: WARN, finish now. */
+#define MMN_FINISH_POOL 4
+
+struct mmn_interval_sub *
+mmn_interval_sub_create_two_pass(struct mm_struct *mm,
+				 const struct mmn_interval_two_pass_ops *ops,
+				 void *ctx, const char *symbol,
+				 void (*release_ctx)(void *ctx));
 int mmn_interval_insert(struct mmn_interval_sub *isub, unsigned long start,
 			unsigned long length);
 /* mmu_interval_notifier_remove (bounded wait), then frees. */
@@ -433,6 +463,16 @@ struct mmn_ledger_counts {
 	unsigned long long closed_by_removal;	/* open start, notifier removed */
 	unsigned long long releases;		/* ->release calls */
 	unsigned long long poison_seen;		/* callback on a freed notifier */
+	/*
+	 * Two-pass interval notifiers (v7.1): starts that deferred work (a
+	 * finish object handed to the core, or run at once on the v5.11 base),
+	 * finishes run, a finish for an object not outstanding, and objects
+	 * still outstanding once their invalidation was over (or at removal).
+	 */
+	unsigned long long deferred_starts;
+	unsigned long long finishes;
+	unsigned long long duplicate_finishes;
+	unsigned long long missing_finishes;
 };
 
 /* Totals over every subscription the mm ever had (settled ranges only). */

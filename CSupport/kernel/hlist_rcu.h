@@ -181,6 +181,14 @@ static inline void __hlist_add_head(struct hlist_node *n, struct hlist_head *h)
 		    hlist_entry_safe(rcu_dereference((pos)->member.next), \
 				     __typeof__(*(pos)), member)))
 
+/*
+ * v5.13 (include/linux/rculist.h): the SRCU reader's walk, the same as
+ * hlist_for_each_entry_rcu with the lockdep condition an SRCU one; the
+ * mainline port's walks are written with it.
+ */
+#define hlist_for_each_entry_srcu(pos, head, member, cond)		\
+	hlist_for_each_entry_rcu(pos, head, member, cond)
+
 #define hlist_for_each_entry_safe(pos, n, head, member)			\
 	for (pos = hlist_entry_safe((head)->first, __typeof__(*pos), member);\
 	     pos && ({ n = pos->member.next; 1; });			\

@@ -10,5 +10,6 @@
 #include "dup.h"
 #include "custom.h"
 #include "srcu.h"
+#include "llist.h"	/* the mainline port's two-pass walk (v7.1) */
 
 #endif /* MMN_KERNEL_KERNEL_H */

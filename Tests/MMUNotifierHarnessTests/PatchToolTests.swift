@@ -502,8 +502,8 @@ struct PatchToolTests {
           MMN_DECLARE_CORES(upstream_fix);
 
           const struct mmn_variant mmn_variants[] = {
-          \tMMN_VARIANT("original", original, "the v5.11 core as released: no end after a failed start", "v5.11 mm/mmu_notifier.c (blob 61ee40ed804e)", "-", ""),
-          \tMMN_VARIANT("upstream-fix", upstream_fix, "end every started range", "<msg@id> \\"q\\" \\303\\251", "upstream-fix.seed", "patches/0004-upstream-fix.patch"),
+          \tMMN_VARIANT("original", original, "the v5.11 core as released: no end after a failed start", "v5.11 mm/mmu_notifier.c (blob 61ee40ed804e)", "-", "", "v5.11"),
+          \tMMN_VARIANT("upstream-fix", upstream_fix, "end every started range", "<msg@id> \\"q\\" \\303\\251", "upstream-fix.seed", "patches/0004-upstream-fix.patch", "v5.11"),
           };
           const unsigned int mmn_variant_count = sizeof(mmn_variants) / sizeof(mmn_variants[0]);
 

@@ -2,6 +2,7 @@
 #include "../../harness/registry.h"
 
 MMN_DECLARE_CORES(original);
+MMN_DECLARE_CORES(mainline);
 MMN_DECLARE_CORES(all_ends_rfc);
 MMN_DECLARE_CORES(reject_multi);
 MMN_DECLARE_CORES(oom_always_end);
@@ -15,21 +16,24 @@ MMN_DECLARE_CORES(test_stuck_walk);
 MMN_DECLARE_CORES(test_null_end);
 MMN_DECLARE_CORES(test_unregister_no_sync);
 MMN_DECLARE_CORES(test_double_end);
+MMN_DECLARE_CORES(test_mainline_lost_finish);
 
 const struct mmn_variant mmn_variants[] = {
-	MMN_VARIANT("original", original, "the v5.11 core as released: no end after a failed start", "v5.11 mm/mmu_notifier.c (blob 61ee40ed804e)", "-", ""),
-	MMN_VARIANT("all-ends-rfc", all_ends_rfc, "after a failed non-blockable start, call every end, the failing notifier's included", "<20190724152858.GB28493@ziepe.ca> (RFC, not merged)", "002_2e4371b40a893f76.txt", "patches/0001-all-ends-rfc.patch"),
-	MMN_VARIANT("reject-multi", reject_multi, "a multiple_subscriptions flag, recomputed at each registration, makes every non-blockable start fail before any start runs", "<20190807191627.GA3008@ziepe.ca> (stopgap, not merged)", "003_ca841901b99bca84.txt", "patches/0002-reject-multi.patch"),
-	MMN_VARIANT("oom-always-end", oom_always_end, "the core is unchanged; the OOM reaper calls end even when start failed", "<20210310213117.1444147-1-seanjc@google.com> (v1, not merged)", "001_ba694162e1675543.txt", "patches/0003-oom-always-end.patch"),
-	MMN_VARIANT("upstream-fix", upstream_fix, "WARN if a failing start has an end; after any failure, end every subscription that has one", "c2655835fd8cabdfe7dab737253de3ffb88da126 (mainline v5.12; <20210311180057.1582638-1-seanjc@google.com>)", "000_871c1dbad972686f.txt", "patches/0004-upstream-fix.patch"),
-	MMN_VARIANT("sorted-undo", sorted_undo, "hlist sorted by address; at the first failure stop, and end only subscriptions below the failed one", "<20190724192155.GG28493@ziepe.ca>, <20210311002807.GQ444867@ziepe.ca> (idea, never posted as a patch)", "001_ba694162e1675543.txt", "patches/0005-sorted-undo.patch"),
-	MMN_VARIANT("prefix-undo", prefix_undo, "stop at the first failure, count the started subscriptions, then end that many from the current head", "none (the naive undo rejected in <20190724152858.GB28493@ziepe.ca> and <20190807191627.GA3008@ziepe.ca>)", "002_2e4371b40a893f76.txt", "patches/0006-prefix-undo.patch"),
-	MMN_VARIANT("itree-unwind", itree_unwind, "upstream-fix, plus: when the hlist fails after the interval tree succeeded, end the tree's half", "none (this project's proposal; builds on c2655835fd8c)", "-", "patches/0007-itree-unwind.patch"),
-	MMN_VARIANT("interval-remove-fix", interval_remove_fix, "mmu_interval_notifier_remove's wait reads invalidate_seq under subscriptions->lock, so it cannot return while mn_itree_inv_end still unlinks its deferred entry", "319561669a59 (\"mm/mmu_notifier.c: fix race in mmu_interval_notifier_remove()\", mainline v5.18; <20220420043734.476348-1-apopple@nvidia.com>; Fixes: 99cb252f5e68)", "-", "patches/0008-interval-remove-fix.patch"),
-	MMN_VARIANT("test-early-free", test_early_free, "mmu_notifier_put frees at once instead of after an SRCU grace period", "none (a deliberately broken variant that tests the harness)", "-", "patches/9001-test-early-free.patch"),
-	MMN_VARIANT("test-stuck-walk", test_stuck_walk, "a non-blockable end waits inside the SRCU read section for a wake-up nobody sends", "none (a deliberately broken variant that tests the harness)", "-", "patches/9002-test-stuck-walk.patch"),
-	MMN_VARIANT("test-null-end", test_null_end, "the end walk calls invalidate_range_end without checking that the subscription has one", "none (a deliberately broken variant that tests the harness)", "-", "patches/9003-test-null-end.patch"),
-	MMN_VARIANT("test-unregister-no-sync", test_unregister_no_sync, "mmu_notifier_unregister returns without waiting for a grace period, so its caller frees a subscription readers may still stand on", "none (a test variant: it breaks one promise on purpose, to show the harness catches it)", "-", "patches/9101-test-unregister-no-sync.patch"),
-	MMN_VARIANT("test-double-end", test_double_end, "the end walk calls every invalidate_range_end twice", "none (a test variant: it breaks one promise on purpose, to show the harness catches it)", "-", "patches/9102-test-double-end.patch"),
+	MMN_VARIANT("original", original, "the v5.11 core as released: no end after a failed start", "v5.11 mm/mmu_notifier.c (blob 61ee40ed804e)", "-", "", "v5.11"),
+	MMN_VARIANT("mainline", mainline, "today's core: v6.15's mm/mmu_notifier.c (c2655835fd8c and 319561669a59 in) with v7.1's two-pass interval walk", "mainline v6.15 mm/mmu_notifier.c + 7aba71dbc416 (v7.1; modelled on v3, <20260303133409.11609-2-thomas.hellstrom@linux.intel.com>)", "-", "", "mainline"),
+	MMN_VARIANT("all-ends-rfc", all_ends_rfc, "after a failed non-blockable start, call every end, the failing notifier's included", "<20190724152858.GB28493@ziepe.ca> (RFC, not merged)", "002_2e4371b40a893f76.txt", "patches/0001-all-ends-rfc.patch", "v5.11"),
+	MMN_VARIANT("reject-multi", reject_multi, "a multiple_subscriptions flag, recomputed at each registration, makes every non-blockable start fail before any start runs", "<20190807191627.GA3008@ziepe.ca> (stopgap, not merged)", "003_ca841901b99bca84.txt", "patches/0002-reject-multi.patch", "v5.11"),
+	MMN_VARIANT("oom-always-end", oom_always_end, "the core is unchanged; the OOM reaper calls end even when start failed", "<20210310213117.1444147-1-seanjc@google.com> (v1, not merged)", "001_ba694162e1675543.txt", "patches/0003-oom-always-end.patch", "v5.11"),
+	MMN_VARIANT("upstream-fix", upstream_fix, "WARN if a failing start has an end; after any failure, end every subscription that has one", "c2655835fd8cabdfe7dab737253de3ffb88da126 (mainline v5.12; <20210311180057.1582638-1-seanjc@google.com>)", "000_871c1dbad972686f.txt", "patches/0004-upstream-fix.patch", "v5.11"),
+	MMN_VARIANT("sorted-undo", sorted_undo, "hlist sorted by address; at the first failure stop, and end only subscriptions below the failed one", "<20190724192155.GG28493@ziepe.ca>, <20210311002807.GQ444867@ziepe.ca> (idea, never posted as a patch)", "001_ba694162e1675543.txt", "patches/0005-sorted-undo.patch", "v5.11"),
+	MMN_VARIANT("prefix-undo", prefix_undo, "stop at the first failure, count the started subscriptions, then end that many from the current head", "none (the naive undo rejected in <20190724152858.GB28493@ziepe.ca> and <20190807191627.GA3008@ziepe.ca>)", "002_2e4371b40a893f76.txt", "patches/0006-prefix-undo.patch", "v5.11"),
+	MMN_VARIANT("itree-unwind", itree_unwind, "upstream-fix, plus: when the hlist fails after the interval tree succeeded, end the tree's half", "none (this project's proposal; builds on c2655835fd8c)", "-", "patches/0007-itree-unwind.patch", "v5.11"),
+	MMN_VARIANT("interval-remove-fix", interval_remove_fix, "mmu_interval_notifier_remove's wait reads invalidate_seq under subscriptions->lock, so it cannot return while mn_itree_inv_end still unlinks its deferred entry", "319561669a59 (\"mm/mmu_notifier.c: fix race in mmu_interval_notifier_remove()\", mainline v5.18; <20220420043734.476348-1-apopple@nvidia.com>; Fixes: 99cb252f5e68)", "-", "patches/0008-interval-remove-fix.patch", "v5.11"),
+	MMN_VARIANT("test-early-free", test_early_free, "mmu_notifier_put frees at once instead of after an SRCU grace period", "none (a deliberately broken variant that tests the harness)", "-", "patches/9001-test-early-free.patch", "v5.11"),
+	MMN_VARIANT("test-stuck-walk", test_stuck_walk, "a non-blockable end waits inside the SRCU read section for a wake-up nobody sends", "none (a deliberately broken variant that tests the harness)", "-", "patches/9002-test-stuck-walk.patch", "v5.11"),
+	MMN_VARIANT("test-null-end", test_null_end, "the end walk calls invalidate_range_end without checking that the subscription has one", "none (a deliberately broken variant that tests the harness)", "-", "patches/9003-test-null-end.patch", "v5.11"),
+	MMN_VARIANT("test-unregister-no-sync", test_unregister_no_sync, "mmu_notifier_unregister returns without waiting for a grace period, so its caller frees a subscription readers may still stand on", "none (a test variant: it breaks one promise on purpose, to show the harness catches it)", "-", "patches/9101-test-unregister-no-sync.patch", "v5.11"),
+	MMN_VARIANT("test-double-end", test_double_end, "the end walk calls every invalidate_range_end twice", "none (a test variant: it breaks one promise on purpose, to show the harness catches it)", "-", "patches/9102-test-double-end.patch", "v5.11"),
+	MMN_VARIANT("test-mainline-lost-finish", test_mainline_lost_finish, "mn_itree_invalidate drops the collected finishes when a later interval refuses a non-blocking start", "none (a test variant: it breaks the v7.1 finish-once contract on purpose, to show the harness catches it)", "-", "patches/9201-test-mainline-lost-finish.patch", "mainline"),
 };
 const unsigned int mmn_variant_count = sizeof(mmn_variants) / sizeof(mmn_variants[0]);

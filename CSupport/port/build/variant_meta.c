@@ -11,6 +11,8 @@ static const char *const mmn_variant_kinds[] = {
 	"variant",
 	"variant",
 	"variant",
+	"variant",
+	"test",
 	"test",
 	"test",
 	"test",
@@ -20,6 +22,7 @@ static const char *const mmn_variant_kinds[] = {
 
 static const char *const mmn_variant_promise_lines[] = {
 	"no-use-after-free, no-poison",
+	"all in flaky-neighbour, itree-neighbour; all except no-missing-end, no-hang in itree-then-hlist-failure; all except no-end-without-start, no-warn in failing-start-with-end",
 	"all in flaky-neighbour, itree-neighbour; all except no-missing-end, no-hang in itree-then-hlist-failure; all except no-end-without-start in failing-start-with-end",
 	"all in flaky-neighbour, itree-neighbour, failing-start-with-end; all except no-missing-end, no-hang in itree-then-hlist-failure",
 	"all except no-missing-end in flaky-neighbour; all except no-end-without-start, no-bug, no-hang, no-duplicate-end in itree-neighbour; all except no-missing-end, no-end-without-start, no-bug, no-hang, no-duplicate-end in itree-then-hlist-failure; all except no-missing-end, no-end-without-start in failing-start-with-end",
@@ -28,6 +31,7 @@ static const char *const mmn_variant_promise_lines[] = {
 	"all in itree-neighbour; all except no-end-without-start, no-bug in flaky-neighbour, failing-start-with-end; all except no-end-without-start, no-bug, no-missing-end, no-hang in itree-then-hlist-failure",
 	"all in flaky-neighbour, itree-neighbour, itree-then-hlist-failure; all except no-end-without-start, no-warn in failing-start-with-end",
 	"no-use-after-free, no-poison",
+	"",
 	"",
 	"",
 	"",

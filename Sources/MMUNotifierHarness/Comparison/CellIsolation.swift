@@ -28,6 +28,7 @@ struct CellWire: Codable {
   let useAfterFree, mightSleep, lockdepSplats: UInt64
   let tainted: Bool
   let missingEnds, endsWithoutStart, duplicateEnds, warnings, bugs, hungWaits: UInt64
+  let deferredStarts, finishes, duplicateFinishes, missingFinishes: UInt64
   let hung: Bool
   let lockCycles: Int
   let starts, startsFailed, ends: UInt64
@@ -45,6 +46,10 @@ struct CellWire: Codable {
     missingEnds = m.missingEnds
     endsWithoutStart = m.endsWithoutStart
     duplicateEnds = m.duplicateEnds
+    deferredStarts = m.deferredStarts
+    finishes = m.finishes
+    duplicateFinishes = m.duplicateFinishes
+    missingFinishes = m.missingFinishes
     warnings = m.warnings
     bugs = m.bugs
     hungWaits = m.hungWaits
@@ -75,6 +80,10 @@ struct CellWire: Codable {
     m.missingEnds = missingEnds
     m.endsWithoutStart = endsWithoutStart
     m.duplicateEnds = duplicateEnds
+    m.deferredStarts = deferredStarts
+    m.finishes = finishes
+    m.duplicateFinishes = duplicateFinishes
+    m.missingFinishes = missingFinishes
     m.warnings = warnings
     m.bugs = bugs
     m.hungWaits = hungWaits

@@ -31,7 +31,8 @@ public struct Comparison: Sendable {
     throws(HarnessInputError)
   {
     let valid = validTargetNames(scenarios)
-    let accepted = valid + Variant.everything.filter(\.isTest).map(\.id)
+    // every base's variants (`--base` selects them) and the test ones
+    let accepted = valid + Variant.everything.map(\.id)
     if let bad = selection.first(where: { !accepted.contains($0) }) {
       throw HarnessInputError.unknown(kind: "variant", name: bad, valid: valid)
     }

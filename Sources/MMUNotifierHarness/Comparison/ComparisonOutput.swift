@@ -23,9 +23,15 @@ extension Comparison {
     "flavour \(context.flavor.rawValue), seed \(context.seed), hung timeout \(context.hungTimeoutMilliseconds) ms"
   }
 
-  /// The verdict rules, worst first, with what each number counts.
-  static var legend: [(String, String)] {
-    Verdict.Kind.allCases.map { kind in
+  /// The verdict rules, worst first, with what each number counts; the
+  /// two-pass ones only where a cell ran a two-pass driver.
+  var legend: [(String, String)] {
+    let twoPass = rows.contains { row in
+      row.results.contains { !$0.metrics.twoPassMetrics.isEmpty }
+    }
+    return Verdict.Kind.allCases.filter {
+      twoPass || ($0 != .duplicateFinish && $0 != .missingFinish)
+    }.map { kind in
       let n = kind == .notReaped ? "R/V" : "N"
       return ("\(kind.short) \(n)", kind.numberMeaning)
     }
@@ -43,8 +49,8 @@ extension Comparison {
       out.append("")
     }
     out.append("verdicts, worst first (a cell shows the first that holds):")
-    let width = Self.legend.map(\.0.count).max() ?? 0
-    for (name, meaning) in Self.legend {
+    let width = legend.map(\.0.count).max() ?? 0
+    for (name, meaning) in legend {
       out.append("  " + name + String(repeating: " ", count: width - name.count) + "  " + meaning)
     }
     out.append("")
@@ -76,7 +82,7 @@ extension Comparison {
     }
     out.append("Each cell is the first verdict that holds, worst first, and the number behind it:")
     out.append("")
-    for (name, meaning) in Self.legend { out.append("- **\(name)**: \(meaning)") }
+    for (name, meaning) in legend { out.append("- **\(name)**: \(meaning)") }
     out.append("")
     out.append("| scenario | from | set-up | claim |")
     out.append("|---|---|---|---|")

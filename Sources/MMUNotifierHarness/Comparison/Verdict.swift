@@ -13,10 +13,14 @@
 /// 3. `lock cycle`: the lock validator closed a cycle.
 /// 4. `lockdep splat`: another lockdep splat, e.g. "suspicious RCU usage"
 ///    (synchronize_srcu inside its own reader, which then hangs).
-/// 5. `double end`: a start got a second end.
+/// 5. `double end`: a start got a second end. Then `duplicate finish`: a
+///    two-pass interval notifier's finish ran for an object not
+///    outstanding (v7.1's contract: each finish exactly once).
 /// 6. `end without start`: an end reached a notifier whose start failed or
 ///    never ran.
 /// 7. `missing ends`: a successful start was never ended (nor released).
+///    Then `missing finish`: a deferred two-pass start never got its
+///    finish.
 /// 8. `might sleep`: "BUG: sleeping function called from invalid context",
 ///    a non-fatal splat, pairing intact.
 /// 9. `WARN`: a `WARN_ON` fired, pairing intact.
@@ -42,8 +46,10 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
     case lockCycle = "lock cycle"
     case lockdepSplat = "lockdep splat"
     case doubleEnd = "double end"
+    case duplicateFinish = "duplicate finish"
     case endWithoutStart = "end without start"
     case missingEnds = "missing ends"
+    case missingFinish = "missing finish"
     case mightSleep = "might sleep"
     case warn = "WARN"
     case notReaped = "not reaped"
@@ -69,8 +75,10 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
       case .lockCycle: "lock cycles lockdep reported"
       case .lockdepSplat: "lockdep splats"
       case .doubleEnd: "duplicate ends"
+      case .duplicateFinish: "two-pass finishes for an object not outstanding"
       case .endWithoutStart: "ends without a successful start"
       case .missingEnds: "successful starts never ended"
+      case .missingFinish: "deferred two-pass starts never finished"
       case .mightSleep: "might_sleep splats (sleeping in a non-blocking section)"
       case .warn: "WARN_ONs fired"
       case .notReaped: "reaped VMAs / VMAs"
@@ -107,10 +115,14 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
       (kind, number) = (.lockdepSplat, String(m.lockdepSplats))
     } else if m.duplicateEnds > 0 {
       (kind, number) = (.doubleEnd, String(m.duplicateEnds))
+    } else if m.duplicateFinishes > 0 {
+      (kind, number) = (.duplicateFinish, String(m.duplicateFinishes))
     } else if m.endsWithoutStart > 0 {
       (kind, number) = (.endWithoutStart, String(m.endsWithoutStart))
     } else if m.missingEnds > 0 {
       (kind, number) = (.missingEnds, String(m.missingEnds))
+    } else if m.missingFinishes > 0 {
+      (kind, number) = (.missingFinish, String(m.missingFinishes))
     } else if m.mightSleep > 0 {
       (kind, number) = (.mightSleep, String(m.mightSleep))
     } else if m.warnings > 0 {

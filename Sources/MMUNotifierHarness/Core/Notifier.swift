@@ -14,6 +14,10 @@ public struct NotifierCallbacks: OptionSet, Sendable, Hashable {
   public static let invalidateRangeEnd = NotifierCallbacks(rawValue: 1 << 1)
   public static let invalidateRange = NotifierCallbacks(rawValue: 1 << 2)
   public static let release = NotifierCallbacks(rawValue: 1 << 3)
+  /// v6.6's `->arch_invalidate_secondary_tlbs` (the mainline base's name for
+  /// `->invalidate_range`), served by `invalidateRange(start:end:)`. The
+  /// mainline core refuses (-EINVAL) to register it with start or end.
+  public static let archInvalidateSecondaryTLBs = NotifierCallbacks(rawValue: 1 << 4)
 
   public static let startAndEnd: NotifierCallbacks = [.invalidateRangeStart, .invalidateRangeEnd]
 }
@@ -261,6 +265,9 @@ enum NotifierTrampolines {
     }
     if callbacks.contains(.invalidateRangeEnd) { ops.invalidate_range_end = own?.end ?? end }
     if callbacks.contains(.invalidateRange) { ops.invalidate_range = invalidateRange }
+    if callbacks.contains(.archInvalidateSecondaryTLBs) {
+      ops.arch_invalidate_secondary_tlbs = invalidateRange
+    }
     if callbacks.contains(.release) { ops.release = release }
     return ops
   }
@@ -309,7 +316,45 @@ final class IntervalBox {
   init(_ notifier: any IntervalNotifier) { self.notifier = notifier }
 }
 
+extension IntervalStartResult {
+  /// `enum mmn_interval_start_result`
+  var cValue: Int32 {
+    switch self {
+    case .refused: Int32(MMN_INTERVAL_START_REFUSED.rawValue)
+    case .done: Int32(MMN_INTERVAL_START_DONE.rawValue)
+    case .deferred: Int32(MMN_INTERVAL_START_DEFERRED.rawValue)
+    }
+  }
+}
+
 enum IntervalTrampolines {
+  /// A two-pass driver's first pass, as `mmn_interval_two_pass_ops` has it:
+  /// the harness turns `.deferred` into a finish object for the mainline
+  /// core, or runs the finish at once on the v5.11 core.
+  static let invalidateStart:
+    @convention(c) (OpaquePointer?, UnsafePointer<mmu_notifier_range>?, UInt) -> Int32 = {
+      ins, range, seq in
+      Unmanaged<IntervalBox>.fromOpaque(NotifierTrampolines.contextWord(before: ins))
+        ._withUnsafeGuaranteedRef { box -> Int32 in
+          guard let twoPass = box.notifier as? any TwoPassIntervalNotifier else {
+            return IntervalStartResult.done.cValue
+          }
+          return twoPass.invalidateStart(
+            IntervalRef(raw: ins.unsafelyUnwrapped), range: NotifierRange(range.unsafelyUnwrapped),
+            currentSeq: seq
+          ).cValue
+        }
+    }
+
+  /// The second pass, once per `.deferred` start.
+  static let invalidateFinish: @convention(c) (OpaquePointer?) -> Void = { ins in
+    Unmanaged<IntervalBox>.fromOpaque(NotifierTrampolines.contextWord(before: ins))
+      ._withUnsafeGuaranteedRef { box in
+        (box.notifier as? any TwoPassIntervalNotifier)?.invalidateFinish(
+          IntervalRef(raw: ins.unsafelyUnwrapped))
+      }
+  }
+
   static let invalidate:
     @convention(c) (OpaquePointer?, UnsafePointer<mmu_notifier_range>?, UInt) -> Bool = {
       ins, range, seq in

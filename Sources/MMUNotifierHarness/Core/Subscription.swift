@@ -131,11 +131,24 @@ public final class IntervalSubscription: @unchecked Sendable {
 
   init(_ mm: MM, _ notifier: any IntervalNotifier, start: UInt, length: UInt) throws(KernelError) {
     self.mm = mm
-    var ops = mmu_interval_notifier_ops()
-    ops.invalidate = IntervalTrampolines.invalidate
     let ctx = Unmanaged.passRetained(IntervalBox(notifier)).toOpaque()
-    raw = notifier.symbol.withCString { symbol in
-      mmn_interval_sub_create(mm.raw, &ops, ctx, symbol, NotifierTrampolines.releaseContext)!
+    if notifier is any TwoPassIntervalNotifier {
+      // v7.1: the core sees ->invalidate_start/->invalidate_finish (the
+      // mainline core calls them; the harness owns the finish objects) and
+      // an ->invalidate running both passes back to back (the v5.11 core).
+      var passes = mmn_interval_two_pass_ops()
+      passes.invalidate_start = IntervalTrampolines.invalidateStart
+      passes.invalidate_finish = IntervalTrampolines.invalidateFinish
+      raw = notifier.symbol.withCString { symbol in
+        mmn_interval_sub_create_two_pass(
+          mm.raw, &passes, ctx, symbol, NotifierTrampolines.releaseContext)!
+      }
+    } else {
+      var ops = mmu_interval_notifier_ops()
+      ops.invalidate = IntervalTrampolines.invalidate
+      raw = notifier.symbol.withCString { symbol in
+        mmn_interval_sub_create(mm.raw, &ops, ctx, symbol, NotifierTrampolines.releaseContext)!
+      }
     }
     let rc = mmn_interval_insert(raw, start, length)
     guard rc == 0 else {
@@ -152,8 +165,12 @@ public final class IntervalSubscription: @unchecked Sendable {
   /// This interval's pairing ledger: `starts` are its `->invalidate` calls
   /// (`startsFailed` those that refused), `ends` the `mn_itree_inv_end`s
   /// that closed the tree's half of those ranges, `missingEnds` the ranges
-  /// that were over with that half still open. Zero once removed (its
-  /// counts then live in the mm's totals).
+  /// that were over with that half still open. A two-pass driver (v7.1)
+  /// also has `deferredStarts` (starts that owed a finish), `finishes`,
+  /// `duplicateFinishes` (a finish for an object not outstanding) and
+  /// `missingFinishes` (still outstanding when the invalidation was over,
+  /// or at removal). Zero once removed (its counts then live in the mm's
+  /// totals).
   public var ledger: LedgerCounts {
     guard !removed else { return LedgerCounts() }
     var c = mmn_ledger_counts()

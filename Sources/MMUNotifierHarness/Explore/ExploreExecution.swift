@@ -17,6 +17,9 @@ public enum ExploreInvariant: String, Sendable, Codable, CaseIterable {
   case missingEnd = "missing_end"
   case endWithoutStart = "end_without_start"
   case duplicateEnd = "duplicate_end"
+  /// v7.1 two-pass: a deferred start never finished / finished twice.
+  case missingFinish = "missing_finish"
+  case duplicateFinish = "duplicate_finish"
   case warn
   case driverState = "driver_state"
 }
@@ -343,6 +346,12 @@ enum ExploreExecution {
       }
       if ledger.duplicateEnds > 0 {
         return (.duplicateEnd, "\(ledger.duplicateEnds) second end(s) for one start")
+      }
+      if ledger.missingFinishes > 0 {
+        return (.missingFinish, "\(ledger.missingFinishes) deferred start(s) never finished")
+      }
+      if ledger.duplicateFinishes > 0 {
+        return (.duplicateFinish, "\(ledger.duplicateFinishes) finish(es) for no outstanding start")
       }
       if log.warnings > 0 { return (.warn, firstRecord(.warning)) }
       if let state = driverState() { return (.driverState, state) }

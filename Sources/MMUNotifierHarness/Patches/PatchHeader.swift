@@ -23,6 +23,38 @@
 // universal promise in every class; grammar in `VariantPromises`), and
 // `Kind: test` marks a variant that exists to test the harness itself
 // (left out of `--variant all` and of listings unless named or `--all`).
+//
+// `Base:` names the port the diff is against (docs/variants.md): `v5.11`
+// (the default when the line is absent; paths `CSupport/port/original/…`)
+// or `mainline` (paths `CSupport/port/mainline/…`). Exactly those two
+// strings, case-sensitive; `PortBase.allCases` lists them.
+
+/// The ports a variant patch can be written against.
+public enum PortBase: String, CaseIterable, Sendable, Hashable {
+  /// The v5.11 port, `CSupport/port/original/`; base variant `original`.
+  case v5_11 = "v5.11"
+  /// Today's mainline port, `CSupport/port/mainline/`; base variant `mainline`.
+  case mainline
+
+  /// The port's directory, repository-relative.
+  public var directory: String {
+    switch self {
+    case .v5_11: PortLayout.originalDirectory
+    case .mainline: PortLayout.mainlineDirectory
+    }
+  }
+
+  /// The id of the unpatched base itself as a variant.
+  public var variantID: String {
+    switch self {
+    case .v5_11: VariantIdentifier.original
+    case .mainline: VariantIdentifier.mainline
+    }
+  }
+
+  /// "v5.11, mainline", for error messages.
+  public static var validList: String { allCases.map(\.rawValue).joined(separator: ", ") }
+}
 
 /// The required metadata of one variant patch.
 struct PatchHeader: Sendable, Equatable {
@@ -34,6 +66,8 @@ struct PatchHeader: Sendable, Equatable {
   /// (then every universal promise holds in every class).
   var promises: String = ""
   var kind: VariantKind = .variant
+  /// `Base:`; v5.11 when the header has none.
+  var base: PortBase = .v5_11
 
   static let requiredKeys = ["Variant", "Upstream", "Seed", "Summary"]
 
@@ -105,6 +139,14 @@ struct PatchHeader: Sendable, Equatable {
       }
       header.kind = kind
     }
+    if let entry = values["base"] {
+      guard let base = PortBase(rawValue: entry.value) else {
+        throw PatchError(
+          .invalidHeader,
+          "\(source):\(entry.line): Base `\(entry.value)` is unknown; valid: \(PortBase.validList)")
+      }
+      header.base = base
+    }
     if let problem = VariantIdentifier.problem(with: header.variant) {
       let line = values["variant"].map { ":\($0.line)" } ?? ""
       throw PatchError(.invalidHeader, "\(source)\(line): Variant `\(header.variant)` \(problem)")
@@ -135,11 +177,12 @@ struct PatchHeader: Sendable, Equatable {
 /// Rules for variant ids, which become directory names and C identifiers.
 enum VariantIdentifier {
   static let original = "original"
+  static let mainline = "mainline"
 
   /// Why `id` is not a valid variant id (`^[a-z][a-z0-9-]{0,39}$`, not
-  /// `original`), or nil if it is.
+  /// `original` nor `mainline`), or nil if it is.
   static func problem(with id: String) -> String? {
-    if id == original { return "is reserved for the unpatched port" }
+    if id == original || id == mainline { return "is reserved for an unpatched base port" }
     let scalars = Array(id.unicodeScalars)
     guard let first = scalars.first, ("a"..."z").contains(first), scalars.count <= 40,
       scalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" })

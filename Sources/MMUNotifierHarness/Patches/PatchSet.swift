@@ -22,9 +22,13 @@ public struct PatchInfo: Sendable, Equatable {
   /// Hunks that applied away from the line their header names (see
   /// `HunkApplier`); empty when the patch applies exactly.
   public let notes: [String]
+  /// The base port (`Base:`): "v5.11" or "mainline".
+  public var base: String = PortBase.v5_11.rawValue
 
-  /// Where the variant comes from: its patch file, or the original directory.
-  public var source: String { patchPath ?? PortLayout.originalDirectory }
+  /// Where the variant comes from: its patch file, or its base's directory.
+  public var source: String {
+    patchPath ?? (PortBase(rawValue: base) ?? .v5_11).directory
+  }
 }
 
 /// A generated file whose on-disk state differs from original/ + patches/.
@@ -61,7 +65,7 @@ public enum PatchSet {
       PatchInfo(
         variant: variant.id, symbol: variant.symbol, patchPath: variant.patchPath,
         summary: variant.summary, upstream: variant.upstream, seed: variant.seed,
-        notes: variant.notes)
+        notes: variant.notes, base: variant.base.rawValue)
     }
   }
 
@@ -94,15 +98,21 @@ public enum PatchSet {
   @discardableResult
   public static func apply(patch: URL, root: URL) throws -> PatchApplication {
     let relativePath = try patchRelativePath(patch, root: root)
-    let originalFiles = try readOriginalFiles(root: root)
+    let baseFiles = try readBaseFiles(root: root)
     let patchFiles = try readPatchFiles(root: root)
     guard let patchBytes = patchFiles[relativePath] else {
       throw PatchError(.fileSystem, "\(relativePath): no such patch file")
     }
     // The named patch's own problems are reported before any other patch's.
     let focus = try VariantPatch.parse(bytes: patchBytes, relativePath: relativePath)
-    _ = try focus.apply(to: originalFiles)
-    let expected = try GeneratedPort.compute(originalFiles: originalFiles, patchFiles: patchFiles)
+    guard let focusBase = baseFiles[focus.header.base] else {
+      throw PatchError(
+        .repositoryLayout,
+        "\(relativePath): Base: \(focus.header.base.rawValue), but this checkout has no \(focus.header.base.directory)/"
+      )
+    }
+    _ = try focus.apply(to: focusBase)
+    let expected = try GeneratedPort.compute(baseFiles: baseFiles, patchFiles: patchFiles)
     let variant = focus.header.variant
     return try write(expected, variants: [variant], root: root, reportedVariant: variant)
   }
@@ -121,7 +131,25 @@ public enum PatchSet {
 
   static func computeExpected(root: URL) throws -> GeneratedPort {
     try GeneratedPort.compute(
-      originalFiles: try readOriginalFiles(root: root), patchFiles: try readPatchFiles(root: root))
+      baseFiles: try readBaseFiles(root: root), patchFiles: try readPatchFiles(root: root))
+  }
+
+  /// Each base port's files: v5.11 always (an error if original/ is
+  /// missing), mainline when the checkout has `CSupport/port/mainline/`.
+  static func readBaseFiles(root: URL) throws -> [PortBase: [String: [UInt8]]] {
+    var bases: [PortBase: [String: [UInt8]]] = [.v5_11: try readOriginalFiles(root: root)]
+    let mainline = root.appendingPathComponent(PortLayout.mainlineDirectory)
+    if directoryExists(mainline) {
+      var files: [String: [UInt8]] = [:]
+      for name in try directoryEntries(mainline) where !name.hasPrefix(".") {
+        let url = mainline.appendingPathComponent(name)
+        if entryType(url) == .typeRegular {
+          files[name] = try readBytes(url, display: "\(PortLayout.mainlineDirectory)/\(name)")
+        }
+      }
+      bases[.mainline] = files
+    }
+    return bases
   }
 
   /// Every regular, non-hidden file directly in original/ (name -> bytes).

@@ -5,6 +5,8 @@
 /// Fixed paths and names of the port's layout (other code relies on them).
 enum PortLayout {
   static let originalDirectory = "CSupport/port/original"
+  /// The second base (docs/port.md, "The mainline base"); optional in a root.
+  static let mainlineDirectory = "CSupport/port/mainline"
   static let variantsDirectory = "CSupport/port/variants"
   static let buildDirectory = "CSupport/port/build"
   static let patchesDirectory = "patches"
@@ -24,6 +26,15 @@ enum PortLayout {
   static let originalSeed = "-"
   /// v5.11 makes no pairing promise once a non-blockable start fails.
   static let originalPromises = "no-use-after-free, no-poison"
+
+  static let mainlineSummary =
+    "today's core: v6.15's mm/mmu_notifier.c (c2655835fd8c and 319561669a59 in) with v7.1's two-pass interval walk"
+  static let mainlineUpstream =
+    "mainline v6.15 mm/mmu_notifier.c + 7aba71dbc416 (v7.1; modelled on v3, <20260303133409.11609-2-thomas.hellstrom@linux.intel.com>)"
+  /// Its hlist is upstream-fix's (c2655835fd8c) and its tree the same, so
+  /// it starts from upstream-fix's line.
+  static let mainlinePromises =
+    "all in flaky-neighbour, itree-neighbour; all except no-missing-end, no-hang in itree-then-hlist-failure; all except no-end-without-start, no-warn in failing-start-with-end"
 
   static func variantDirectory(_ id: String) -> String { "\(variantsDirectory)/\(id)" }
 
@@ -63,7 +74,9 @@ struct GeneratedPort: Sendable {
     var seed: String
     var promises: String = ""
     var kind: VariantKind = .variant
-    /// `patches/NNNN-ID.patch`, or nil for the original.
+    /// The port the variant is built from (its patch's `Base:`).
+    var base: PortBase = .v5_11
+    /// `patches/NNNN-ID.patch`, or nil for a base itself.
     var patchPath: String?
     /// The variant's files: name -> bytes (for the original, original/ itself).
     var files: [String: [UInt8]]
@@ -80,12 +93,24 @@ struct GeneratedPort: Sendable {
   static func compute(originalFiles: [String: [UInt8]], patchFiles: [String: [UInt8]]) throws
     -> GeneratedPort
   {
-    for name in originalFiles.keys {
-      if let problem = PortLayout.fileNameProblem(name) {
-        throw PatchError(
-          .repositoryLayout, "\(PortLayout.originalDirectory)/\(name) \(problem)")
+    try compute(baseFiles: [.v5_11: originalFiles], patchFiles: patchFiles)
+  }
+
+  /// Builds the expected tree from each base port's files (a root without
+  /// `CSupport/port/mainline/` has only v5.11) and the patch files. The
+  /// bases come first (`original`, then `mainline`), then one variant per
+  /// patch in file name order.
+  static func compute(baseFiles: [PortBase: [String: [UInt8]]], patchFiles: [String: [UInt8]])
+    throws -> GeneratedPort
+  {
+    for base in PortBase.allCases {
+      for name in (baseFiles[base] ?? [:]).keys {
+        if let problem = PortLayout.fileNameProblem(name) {
+          throw PatchError(.repositoryLayout, "\(base.directory)/\(name) \(problem)")
+        }
       }
     }
+    let originalFiles = baseFiles[.v5_11] ?? [:]
     var variants = [
       Variant(
         id: VariantIdentifier.original, symbol: VariantIdentifier.original,
@@ -93,6 +118,14 @@ struct GeneratedPort: Sendable {
         seed: PortLayout.originalSeed, promises: PortLayout.originalPromises, patchPath: nil,
         files: originalFiles, notes: [])
     ]
+    if let mainlineFiles = baseFiles[.mainline] {
+      variants.append(
+        Variant(
+          id: VariantIdentifier.mainline, symbol: VariantIdentifier.mainline,
+          summary: PortLayout.mainlineSummary, upstream: PortLayout.mainlineUpstream,
+          seed: "-", promises: PortLayout.mainlinePromises, base: .mainline, patchPath: nil,
+          files: mainlineFiles, notes: []))
+    }
     var patchPathByVariant: [String: String] = [:]
     for patchPath in PortLayout.sortedByName(patchFiles.keys) {
       guard let bytes = patchFiles[patchPath] else { continue }
@@ -104,13 +137,19 @@ struct GeneratedPort: Sendable {
           "\(patchPath): variant id `\(id)` is already used by \(other); pick another id")
       }
       patchPathByVariant[id] = patchPath
-      let (files, notes) = try patch.apply(to: originalFiles)
+      guard let base = baseFiles[patch.header.base] else {
+        throw PatchError(
+          .repositoryLayout,
+          "\(patchPath): Base: \(patch.header.base.rawValue), but this checkout has no \(patch.header.base.directory)/"
+        )
+      }
+      let (files, notes) = try patch.apply(to: base)
       variants.append(
         Variant(
           id: id, symbol: VariantIdentifier.symbol(for: id), summary: patch.header.summary,
           upstream: patch.header.upstream, seed: patch.header.seed,
-          promises: patch.header.promises, kind: patch.header.kind, patchPath: patchPath,
-          files: files, notes: notes))
+          promises: patch.header.promises, kind: patch.header.kind, base: patch.header.base,
+          patchPath: patchPath, files: files, notes: notes))
     }
 
     var generated: [String: [UInt8]] = [:]
@@ -140,8 +179,9 @@ struct GeneratedPort: Sendable {
       origin = patchPath
       sourceDirectory = "../variants/\(variant.id)"
     } else {
-      origin = PortLayout.originalDirectory
-      sourceDirectory = "../original"
+      origin = variant.base.directory
+      sourceDirectory =
+        "../" + (variant.base.directory.split(separator: "/").last.map(String.init) ?? "original")
     }
     var text = "/* Generated by `mmn-harness patches apply` from \(origin); do not edit. */\n"
     text += "#define MMN_VARIANT_SYM \(variant.symbol)\n"
@@ -179,6 +219,7 @@ struct GeneratedPort: Sendable {
         PatchText.cStringLiteral(variant.id), variant.symbol,
         PatchText.cStringLiteral(variant.summary), PatchText.cStringLiteral(variant.upstream),
         PatchText.cStringLiteral(variant.seed), PatchText.cStringLiteral(variant.patchPath ?? ""),
+        PatchText.cStringLiteral(variant.base.rawValue),
       ]
       text += "\tMMN_VARIANT(\(fields.joined(separator: ", "))),\n"
     }

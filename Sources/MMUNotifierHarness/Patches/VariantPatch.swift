@@ -45,11 +45,12 @@ struct VariantPatch: Sendable {
     var changes: [FileChange] = []
     var seenLines: [String: Int] = [:]
     for section in diff.files {
-      let fileName = try portFileName(of: section, source: relativePath)
+      let fileName = try portFileName(
+        of: section, directory: header.base.directory, source: relativePath)
       if let earlier = seenLines[fileName] {
         throw PatchError(
           .malformedPatch,
-          "\(relativePath):\(section.patchLine): \(PortLayout.originalDirectory)/\(fileName) is already patched at line \(earlier); merge the two sections"
+          "\(relativePath):\(section.patchLine): \(header.base.directory)/\(fileName) is already patched at line \(earlier); merge the two sections"
         )
       }
       seenLines[fileName] = section.patchLine
@@ -61,15 +62,16 @@ struct VariantPatch: Sendable {
     return VariantPatch(relativePath: relativePath, header: header, changes: changes)
   }
 
-  /// Applies the patch to the original's files (file name -> bytes) and
-  /// returns the variant's files plus notes about hunks found at an offset.
+  /// Applies the patch to its base's files (file name -> bytes; the
+  /// original's for `Base: v5.11`) and returns the variant's files plus
+  /// notes about hunks found at an offset.
   func apply(to originalFiles: [String: [UInt8]]) throws -> (
     files: [String: [UInt8]], notes: [String]
   ) {
     var files = originalFiles
     var notes: [String] = []
     for change in changes {
-      let target = "\(PortLayout.originalDirectory)/\(change.fileName)"
+      let target = "\(header.base.directory)/\(change.fileName)"
       let existing = originalFiles[change.fileName]
       if change.isNewFile, existing != nil {
         throw PatchError(
@@ -104,26 +106,21 @@ struct VariantPatch: Sendable {
 
   /// Checks every path a section mentions and returns the one file name they
   /// all agree on.
-  private static func portFileName(of section: UnifiedDiff.FileSection, source: String) throws
-    -> String
-  {
+  private static func portFileName(
+    of section: UnifiedDiff.FileSection, directory: String, source: String
+  ) throws -> String {
     var names: [String] = []
-    if let path = section.gitOldPath {
-      names.append(
-        try portFileName(fromDiffPath: path, prefix: "a/", source: source, line: section.patchLine))
+    func name(_ path: String, _ prefix: String) throws -> String {
+      try portFileName(
+        fromDiffPath: path, prefix: prefix, directory: directory, source: source,
+        line: section.patchLine)
     }
-    if let path = section.gitNewPath {
-      names.append(
-        try portFileName(fromDiffPath: path, prefix: "b/", source: source, line: section.patchLine))
-    }
+    if let path = section.gitOldPath { names.append(try name(path, "a/")) }
+    if let path = section.gitNewPath { names.append(try name(path, "b/")) }
     if let path = section.oldPath, path != UnifiedDiff.devNull {
-      names.append(
-        try portFileName(fromDiffPath: path, prefix: "a/", source: source, line: section.patchLine))
+      names.append(try name(path, "a/"))
     }
-    if let path = section.newPath {
-      names.append(
-        try portFileName(fromDiffPath: path, prefix: "b/", source: source, line: section.patchLine))
-    }
+    if let path = section.newPath { names.append(try name(path, "b/")) }
     guard let name = names.first else {
       throw PatchError(
         .malformedPatch, "\(source):\(section.patchLine): file section names no file")
@@ -137,13 +134,15 @@ struct VariantPatch: Sendable {
     return name
   }
 
-  /// Turns `a/CSupport/port/original/NAME` into `NAME`, refusing anything
-  /// that could write outside the port: absolute paths, `..`, non-normalised
+  /// Turns `a/CSupport/port/original/NAME` (or the `mainline` port's
+  /// directory, for `Base: mainline`) into `NAME`, refusing anything that
+  /// could write outside the port: absolute paths, `..`, non-normalised
   /// paths, other directories, nested directories and names that would not
   /// survive inside a C `#include "…"`.
-  static func portFileName(fromDiffPath path: String, prefix: String, source: String, line: Int)
-    throws -> String
-  {
+  static func portFileName(
+    fromDiffPath path: String, prefix: String,
+    directory: String = PortLayout.originalDirectory, source: String, line: Int
+  ) throws -> String {
     func forbidden(_ problem: String) -> PatchError {
       PatchError(.forbiddenPath, "\(source):\(line): path \(path) \(problem)")
     }
@@ -165,10 +164,11 @@ struct VariantPatch: Sendable {
     if components.dropFirst().contains(where: { $0.isEmpty || $0 == "." }) {
       throw forbidden("is not a normalised relative path")
     }
-    let portPrefix = PortLayout.originalDirectory + "/"
+    let portPrefix = directory + "/"
     guard repositoryPath.hasPrefix(portPrefix) else {
       throw forbidden(
-        "is outside \(portPrefix); a variant patch may only change the original port's files")
+        "is outside \(portPrefix); a variant patch may only change its base port's files (the Base: header picks the port)"
+      )
     }
     let name = String(repositoryPath.dropFirst(portPrefix.count))
     if name.contains("/") {

@@ -164,6 +164,13 @@ public struct ScenarioMetrics: Sendable, Equatable {
   public var missingEnds: UInt64 = 0
   public var endsWithoutStart: UInt64 = 0
   public var duplicateEnds: UInt64 = 0
+  /// Two-pass interval notifiers (v7.1): starts that deferred work, the
+  /// finishes run, a finish for an object not outstanding, and finish
+  /// objects never finished. Reported only where a two-pass driver ran.
+  public var deferredStarts: UInt64 = 0
+  public var finishes: UInt64 = 0
+  public var duplicateFinishes: UInt64 = 0
+  public var missingFinishes: UInt64 = 0
   /// `WARN_ON`s fired.
   public var warnings: UInt64 = 0
   /// `BUG_ON`s hit (fatal in the kernel: the task oopses).
@@ -214,6 +221,10 @@ public struct ScenarioMetrics: Sendable, Equatable {
     missingEnds = ledger.missingEnds
     endsWithoutStart = ledger.endsWithoutStart
     duplicateEnds = ledger.duplicateEnds
+    deferredStarts = ledger.deferredStarts
+    finishes = ledger.finishes
+    duplicateFinishes = ledger.duplicateFinishes
+    missingFinishes = ledger.missingFinishes
     warnings = log.warnings
     bugs = log.bugs
     mightSleep = log.mightSleep
@@ -242,10 +253,20 @@ public struct ScenarioMetrics: Sendable, Equatable {
         .bool("hung", hung), .int("hung_waits", hungWaits), .bool("tainted", tainted),
         .int("lock_cycles", lockCycles), .int("starts", starts),
         .int("starts_failed", startsFailed), .int("ends", ends),
-      ] + extra
+      ] + twoPassMetrics + extra
     guard tainted else { return metrics }
     let untainted: Set = ["hung", "hung_waits", "tainted"]
     return metrics.map { untainted.contains($0.name) ? $0 : $0.labelledTainted }
+  }
+
+  /// The two-pass counts, where a two-pass driver ran (so a v5.11-only
+  /// run prints what it always printed).
+  var twoPassMetrics: [Metric] {
+    guard deferredStarts + finishes + duplicateFinishes + missingFinishes > 0 else { return [] }
+    return [
+      .int("deferred_starts", deferredStarts), .int("finishes", finishes),
+      .int("duplicate_finishes", duplicateFinishes), .int("missing_finishes", missingFinishes),
+    ]
   }
 
   /// The names of the metrics measured in a tainted state (empty if not).

@@ -55,6 +55,8 @@ public struct StressReport: Sendable {
         add("poison_seen", ledger.poisonSeen, ": a callback reached a freed subscription")
       case .noMissingEnd:
         add("missing_ends", ledger.missingEnds)
+        // v7.1 two-pass: a deferred start whose finish never ran
+        add("missing_finishes", ledger.missingFinishes)
         // above zero: an interval-tree half that never ended
         add("active_invalidate_ranges", max(0, Int(bitPattern: activeInvalidateRanges)))
       case .noEndWithoutStart:
@@ -63,7 +65,10 @@ public struct StressReport: Sendable {
         add(
           "active_invalidate_ranges", min(0, Int(bitPattern: activeInvalidateRanges)),
           ": mn_itree_inv_end ran for a start that failed")
-      case .noDuplicateEnd: add("duplicate_ends", ledger.duplicateEnds)
+      case .noDuplicateEnd:
+        add("duplicate_ends", ledger.duplicateEnds)
+        // v7.1 two-pass: a finish for an object not outstanding
+        add("duplicate_finishes", ledger.duplicateFinishes)
       case .noHang:
         add("hung", log.hung)
         add("intervals_kept", intervalsKept)
@@ -158,6 +163,8 @@ public struct StressReport: Sendable {
   public var missingEnds: UInt64 { sum(\.ledger.missingEnds) }
   public var endsWithoutStart: UInt64 { sum(\.ledger.endsWithoutStart) }
   public var duplicateEnds: UInt64 { sum(\.ledger.duplicateEnds) }
+  public var missingFinishes: UInt64 { sum(\.ledger.missingFinishes) }
+  public var duplicateFinishes: UInt64 { sum(\.ledger.duplicateFinishes) }
   public var warnings: UInt64 { sum(\.log.warnings) }
   public var bugs: UInt64 { sum(\.log.bugs) }
   public var hung: UInt64 { sum(\.log.hung) }
@@ -181,6 +188,7 @@ public struct StressReport: Sendable {
       // Beyond the keys, which stay first and unchanged:
       ("unregistrations", int(unregistrations)), ("puts", int(puts)),
       ("lock_cycles", int(lockCycles)), ("calls_after_free", int(callsAfterFree)),
+      ("missing_finishes", int(missingFinishes)), ("duplicate_finishes", int(duplicateFinishes)),
       ("stray_threads", int(strayThreads)), ("fail_rate", .double(c.failRate)),
       ("seed", .string(String(c.seed))), ("elapsed_seconds", .double(elapsedSeconds)),
       ("promised_classes", .array(promise.classes.map { .string($0.rawValue) })),
