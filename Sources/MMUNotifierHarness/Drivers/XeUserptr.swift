@@ -147,6 +147,16 @@ public final class XeUserptr: TwoPassIntervalNotifier, StatefulIntervalNotifier,
     return problems.isEmpty ? nil : problems.joined(separator: ", ")
   }
 
+  /// The harness's end-of-run check (xe itself asserts nothing here): a
+  /// `WARN_ON` naming what is wrong when the driver is not at rest, so a
+  /// broken two-pass driver changes the run's verdict.
+  public func warnUnlessAtRest() {
+    guard let state = stateAtRest() else { return }
+    mm.warn(
+      "\(name): \(state)", file: "drivers/gpu/drm/xe/xe_userptr.c", function: "xe_userptr_remove",
+      line: 0)
+  }
+
   /// The end-state metrics a scenario reports, under `prefix`.
   public func metrics(_ prefix: String = "xe") -> [Metric] {
     [

@@ -201,8 +201,11 @@ public struct ExploreConfiguration: Sendable, Hashable {
     /// "[F | T Y] oom_reaper + munmap"
     public var label: String {
       let names = ExploreConfiguration.names(notifiers)
-      let tree = intervals.isEmpty || intervals.allSatisfy({ $0 == .plain })
-        ? "" : (names.isEmpty ? "" : " ") + "| " + ExploreConfiguration.intervalNames(intervals)
+      let tree =
+        intervals.isEmpty || intervals.allSatisfy({ $0 == .plain })
+        ? ""
+        : (names.isEmpty ? "" : " ") + "| "
+          + ExploreConfiguration.intervalNames(intervals)
           .joined(separator: " ")
       let ops = operations.map { op -> String in
         switch op {
