@@ -31,6 +31,7 @@ struct BenchCommand: ParsableCommand {
   @Option(
     name: .long, help: ArgumentHelp("Core variants, comma separated, or all.", valueName: "ids"))
   var variant: String = "all"
+  @OptionGroup var baseOption: BaseOption
   @Option(
     name: .long, help: ArgumentHelp("RCU flavours: memb, mb, qsbr, bp, or all.", valueName: "names")
   )
@@ -80,7 +81,9 @@ struct BenchCommand: ParsableCommand {
   var readers: Int?
   @Option(
     name: .long, parsing: .unconditional,
-    help: "Writer threads (register, put with call_srcu, time synchronize_srcu); needs --readers (default 1).")
+    help:
+      "Writer threads (register, put with call_srcu, time synchronize_srcu); needs --readers (default 1)."
+  )
   var writers: Int?
   @Option(
     name: .long, parsing: .unconditional,
@@ -88,7 +91,9 @@ struct BenchCommand: ParsableCommand {
   var phaseMs: Int?
   @Option(
     name: .long, parsing: .unconditional,
-    help: "Registrations per second per writer, held fixed in every concurrency phase; needs --readers.")
+    help:
+      "Registrations per second per writer, held fixed in every concurrency phase; needs --readers."
+  )
   var writerRate: Int?
   @Flag(name: .long, help: "Do not pin the measuring thread to a CPU.")
   var noPin = false
@@ -108,7 +113,8 @@ struct BenchCommand: ParsableCommand {
 
   func plan() throws -> BenchPlan {
     var plan = BenchPlan()
-    plan.notifierCounts = try OptionParsing.items(notifiers, "--notifiers", valid: ["1...4096"]).map {
+    plan.notifierCounts = try OptionParsing.items(notifiers, "--notifiers", valid: ["1...4096"]).map
+    {
       raw in
       guard let n = Int(raw) else {
         throw ValidationError("--notifiers '\(raw)' is not a number; valid: 1...4096")
@@ -118,7 +124,13 @@ struct BenchCommand: ParsableCommand {
     if plan.notifierCounts.isEmpty {
       throw ValidationError("--notifiers is empty; valid: 1...4096, comma separated")
     }
-    plan.variants = try OptionParsing.variants(variant)
+    if variant == "all" {
+      plan.variants = try baseOption.variants()
+    } else {
+      plan.variants = try OptionParsing.variants(variant)
+      for v in plan.variants { try baseOption.check(v) }
+    }
+    plan.labelsBases = baseOption.labels
     plan.flavors = try OptionParsing.flavors(flavor)
     plan.paths = try Self.choices(
       path, "path",

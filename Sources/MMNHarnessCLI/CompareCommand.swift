@@ -28,6 +28,7 @@ struct CompareCommand: ParsableCommand {
     name: .long,
     help: "Variants to run, comma-separated (default: all; see `mmn-harness variants`).")
   var variant: String?
+  @OptionGroup var baseOption: BaseOption
   @Option(
     name: .long, parsing: .unconditional,
     help: "Seed for every random choice a scenario makes (VMA count, which start fails first).")
@@ -102,6 +103,7 @@ struct CompareCommand: ParsableCommand {
       }
     }
     var selection: [String]?
+    let onBases = try baseOption.variants()
     if let variant, variant != "all" {
       let names = Self.unique(
         try OptionParsing.items(
@@ -109,9 +111,24 @@ struct CompareCommand: ParsableCommand {
       try OptionParsing.wrap {
         try Comparison.checkSelection(names, scenarios: ScenarioCatalog.all)
       }
+      for name in names {
+        if let v = Variant.everything.first(where: { $0.id == name }) { try baseOption.check(v) }
+      }
       selection = names
+    } else if baseOption.labels {
+      // --base: that base's variants (all: v5.11's, then mainline's)
+      selection = onBases.map(\.id)
     }
-    guard !scenarios.isEmpty else { throw ValidationError("--scenario names no scenario") }
+    if try !baseOption.bases().contains("v5.11") {
+      // a scenario with its own targets (kvm-memslot-lock's KVM versions)
+      // runs them on the v5.11 core: not applicable to another base
+      scenarios = scenarios.filter { $0.targets == nil }
+    }
+    guard !scenarios.isEmpty else {
+      throw ValidationError(
+        "--scenario names no scenario that runs on --base \(baseOption.base ?? "v5.11"); valid: one that runs on core variants (`mmn-harness scenarios`)"
+      )
+    }
     return Plan(
       scenarios: scenarios, selection: selection,
       context: ScenarioContext(
@@ -123,9 +140,10 @@ struct CompareCommand: ParsableCommand {
   func run() throws {
     let plan = try plan()
     if let cell { return try runCell(cell, plan: plan) }
-    let comparison = Comparison.run(
+    var comparison = Comparison.run(
       scenarios: plan.scenarios, selection: plan.selection, context: plan.context, jobs: jobs,
       runner: inProcess ? Comparison.inProcess : isolatedRunner(plan.context))
+    comparison.labelsBases = baseOption.labels
     switch format {
     case "json": print(comparison.json(includeLog: log, includeTimings: timings).rendered())
     case "markdown": print(comparison.markdown(includeLog: log))

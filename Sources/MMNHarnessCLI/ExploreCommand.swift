@@ -23,6 +23,7 @@ struct ExploreCommand: ParsableCommand {
   var config: String?
   @Option(name: .long, help: "Variants, comma-separated, or all (default: all).")
   var variant: String?
+  @OptionGroup var baseOption: BaseOption
   @Option(name: .long, help: "exhaustive or pct.")
   var strategy: String = "exhaustive"
   @Option(
@@ -83,14 +84,17 @@ struct ExploreCommand: ParsableCommand {
           try OptionParsing.wrap { try ExploreCatalog.named(name) }
         }
       } ?? ExploreCatalog.all
+    let onBases = try baseOption.variants()
     let variants =
       try variant.map { raw in
         raw == "all"
-          ? Variant.all
+          ? onBases
           : try OptionParsing.items(raw, "--variant", valid: ["all"] + Variant.all.map(\.id)).map {
-            try OptionParsing.variant($0)
+            let v = try OptionParsing.variant($0)
+            try baseOption.check(v)
+            return v
           }
-      } ?? Variant.all
+      } ?? onBases
     let strategy: ExploreStrategy?
     if self.strategy == "pct" {
       strategy = .pct(
@@ -154,7 +158,9 @@ struct ExploreCommand: ParsableCommand {
           results.append(
             ExploreIsolation.run(
               c, variant: v, strategy: plan.strategy(for: c), shard: plan.shard,
-              arguments: ["explore", "--child-cell", "--config", c.name, "--variant", v.id]
+              arguments: [
+                "explore", "--child-cell", "--config", c.name, "--variant", v.id, "--base", v.base,
+              ]
                 + childStrategyArguments(), limit: 900))
         }
       }
@@ -162,7 +168,13 @@ struct ExploreCommand: ParsableCommand {
     if format == "json" {
       print(ExploreOutput.json(results).rendered())
     } else {
-      print(ExploreOutput.text(results, traces: trace), terminator: "")
+      let labels = baseOption.labels
+      print(
+        ExploreOutput.text(
+          results, traces: trace,
+          label: { id in
+            labels ? (Variant.everything.first { $0.id == id }?.label ?? id) : id
+          }), terminator: "")
     }
     if results.contains(where: { $0.violation != nil }) { throw ExitCode(1) }
   }

@@ -86,3 +86,53 @@ enum OptionParsing {
 enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
   case text, json, markdown, csv
 }
+
+/// `--base v5.11|mainline|all`, shared by compare, explore, bench and stress:
+/// which base port's variants run (docs/port.md, "The mainline base").
+/// Without it, v5.11's, printed as they always were; with it, every column
+/// and row is labelled with its base (`mainline`, `v5.11/upstream-fix`).
+struct BaseOption: ParsableArguments {
+  @Option(
+    name: .long,
+    help: """
+      Base port: v5.11 (the default: the original and its fixes), mainline (today's \
+      core and its variants) or all (both, as a version matrix).
+      """)
+  var base: String?
+
+  static let valid = Variant.bases + ["all"]
+
+  /// The bases selected, in matrix order.
+  func bases() throws -> [String] {
+    guard let base else { return ["v5.11"] }
+    guard Self.valid.contains(base) else {
+      throw ValidationError(
+        "unknown base '\(base)'; valid: \(Self.valid.joined(separator: ", "))")
+    }
+    return base == "all" ? Variant.bases : [base]
+  }
+
+  /// Whether outputs label each variant with its base.
+  var labels: Bool { base != nil }
+
+  /// `--variant all` on the selected bases: each base's variants, v5.11
+  /// first (the original, its fixes), then mainline's.
+  func variants() throws -> [Variant] {
+    try bases().flatMap { Variant.all(onBase: $0) }
+  }
+
+  /// A named variant must be on a selected base (without `--base`, any
+  /// named variant runs, as before: a child re-executed with `--variant`).
+  func check(_ variant: Variant) throws {
+    guard base != nil else { return }
+    let bases = try bases()
+    guard bases.contains(variant.base) else {
+      throw ValidationError(
+        "--variant \(variant.id) is on base \(variant.base), not \(bases.joined(separator: ", ")); valid: --base \(variant.base) or --base all"
+      )
+    }
+  }
+
+  /// How an output names a variant: its id, or with `--base` its label.
+  func name(_ variant: Variant) -> String { labels ? variant.label : variant.id }
+}

@@ -34,8 +34,24 @@ struct StressCommand: ParsableCommand {
   var readers: Int = 2
   @Option(name: .long, parsing: .unconditional, help: "Writer threads (register, unregister, put).")
   var writers: Int = 2
-  @Option(name: .long, help: "Core variant (see `mmn-harness variants`).")
-  var variant: String = "original"
+  @Option(
+    name: .long,
+    help: "Core variant (see `mmn-harness variants`; default: the --base's own, `original`).")
+  var variant: String?
+  @OptionGroup var baseOption: BaseOption
+
+  /// The variants to stress, one run each: the named one (on a selected
+  /// base), else each selected base itself (`original`, `mainline`).
+  func selectedVariants() throws -> [Variant] {
+    if let variant {
+      let v = try OptionParsing.variant(variant)
+      try baseOption.check(v)
+      return [v]
+    }
+    return try baseOption.bases().map { base in
+      try OptionParsing.variant(base == "v5.11" ? "original" : base)
+    }
+  }
   @Option(name: .long, help: "RCU flavour: memb, mb, qsbr or bp.")
   var flavor: String = "memb"
   @Option(
@@ -86,9 +102,8 @@ struct StressCommand: ParsableCommand {
       throw ValidationError("--fail-rate \(Self.shown(failRate)) is out of range; valid: 0...1")
     }
     _ = try parsedSeed()
-    _ = try OptionParsing.variant(variant)
+    for v in try selectedVariants() { _ = try stressClasses(for: v) }
     _ = try OptionParsing.flavor(flavor)
-    _ = try stressClasses(for: OptionParsing.variant(variant))
     _ = try OptionParsing.oneOf(format, "format", ["text", "json"])
     guard watchdogMargin.isFinite, watchdogMargin >= 1, watchdogMargin <= 3600 else {
       throw ValidationError(
@@ -132,7 +147,19 @@ struct StressCommand: ParsableCommand {
   }
 
   func run() throws {
-    let variant = try OptionParsing.variant(variant)
+    let variants = try selectedVariants()
+    guard variants.count > 1 else { return try run(variants[0]) }
+    // --base all: each base in turn; the worst exit wins
+    var failure: ExitCode?
+    for v in variants {
+      do { try run(v) } catch let code as ExitCode {
+        if code.rawValue > (failure?.rawValue ?? 0) { failure = code }
+      }
+    }
+    if let failure { throw failure }
+  }
+
+  func run(_ variant: Variant) throws {
     var configuration = StressConfiguration(
       variant: variant, flavor: try OptionParsing.flavor(flavor), seconds: seconds,
       readers: readers, writers: writers, failRate: failRate,
@@ -157,10 +184,11 @@ struct StressCommand: ParsableCommand {
     let limit = seconds + watchdogMargin
     FileHandle.standardError.write(
       Data(
-        "mmn-harness stress: variant \(c.variant.id), flavour \(c.flavor), \(StressReport.number(seconds)) s, seed \(c.seed) (isolated child; watchdog at \(StressReport.number(limit)) s)\n"
+        "mmn-harness stress: variant \(baseOption.name(c.variant)), flavour \(c.flavor), \(StressReport.number(seconds)) s, seed \(c.seed) (isolated child; watchdog at \(StressReport.number(limit)) s)\n"
           .utf8))
     var arguments = [
-      "stress", "--child", "--variant", c.variant.id, "--flavor", c.flavor.rawValue,
+      "stress", "--child", "--variant", c.variant.id, "--base", c.variant.base, "--flavor",
+      c.flavor.rawValue,
       "--seconds", String(seconds), "--readers", String(readers), "--writers", String(writers),
       "--fail-rate", String(failRate), "--seed", String(c.seed), "--format", format,
     ]
@@ -198,7 +226,9 @@ struct StressCommand: ParsableCommand {
     if kasan, let summary = Self.asanSummary(outcome.stderr) {
       // AddressSanitizer's report, as the kernel's KASAN would be counted
       print("verdict: FAILED: use_after_free (AddressSanitizer): \(summary)")
-      print("  seed \(c.seed); again: mmn-harness stress --kasan \(arguments.dropFirst(2).joined(separator: " "))")
+      print(
+        "  seed \(c.seed); again: mmn-harness stress --kasan \(arguments.dropFirst(2).joined(separator: " "))"
+      )
       throw ExitCode(1)
     }
     let verdict = StressFailure(configuration: c, outcome: outcome, limit: limit)
@@ -211,11 +241,14 @@ struct StressCommand: ParsableCommand {
   static func kasanBinary() throws -> String {
     if let path = ProcessInfo.processInfo.environment["MMN_KASAN_BINARY"], !path.isEmpty {
       guard FileManager.default.isExecutableFile(atPath: path) else {
-        throw ValidationError("--kasan: MMN_KASAN_BINARY '\(path)' is not an executable; valid: the path of an ASan build of mmn-harness")
+        throw ValidationError(
+          "--kasan: MMN_KASAN_BINARY '\(path)' is not an executable; valid: the path of an ASan build of mmn-harness"
+        )
       }
       return path
     }
-    let root = RepositoryRoot.locate() ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    let root =
+      RepositoryRoot.locate() ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
     let candidate = root.appendingPathComponent(".build-asan/debug/mmn-harness").path
     guard FileManager.default.isExecutableFile(atPath: candidate) else {
       throw ValidationError(
@@ -228,7 +261,9 @@ struct StressCommand: ParsableCommand {
   /// "heap-use-after-free … in mn_hlist_invalidate_end", from ASan's SUMMARY line.
   static func asanSummary(_ stderr: String) -> String? {
     guard stderr.contains("ERROR: AddressSanitizer") else { return nil }
-    let summary = stderr.split(separator: "\n").first { $0.hasPrefix("SUMMARY: AddressSanitizer: ") }
+    let summary = stderr.split(separator: "\n").first {
+      $0.hasPrefix("SUMMARY: AddressSanitizer: ")
+    }
     return summary.map { String($0.dropFirst("SUMMARY: AddressSanitizer: ".count)) }
       ?? "AddressSanitizer reported an error (see stderr)"
   }

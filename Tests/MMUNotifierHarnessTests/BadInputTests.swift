@@ -31,10 +31,22 @@ struct BadInputTests {
   static let variants =
     "valid: original, all-ends-rfc, reject-multi, oom-always-end, upstream-fix, sorted-undo, prefix-undo, itree-unwind"
   static let flavours = "valid: memb, mb, qsbr, bp"
+  static let bases = "valid: v5.11, mainline, all"
 
   static let cases: [Refusal] =
     commands.map { Refusal($0 + ["--no-such-option"], "Unknown option '--no-such-option'") } + [
       Refusal(["frobnicate"], "Unexpected argument 'frobnicate'"),
+      // --base (compare, explore, bench, stress)
+      Refusal(["compare", "--base", "v6.8"], "unknown base 'v6.8'; valid: v5.11, mainline, all"),
+      Refusal(["explore", "--base", "Mainline"], "unknown base 'Mainline'; \(bases)"),
+      Refusal(["bench", "--base", ""], "unknown base ''; \(bases)"),
+      Refusal(["stress", "--base", "v5.11,mainline"], "unknown base 'v5.11,mainline'; \(bases)"),
+      Refusal(
+        ["compare", "--base", "mainline", "--variant", "upstream-fix"],
+        "--variant upstream-fix is on base v5.11, not mainline; valid: --base v5.11 or --base all"),
+      Refusal(
+        ["stress", "--base", "v5.11", "--variant", "mainline"],
+        "--variant mainline is on base mainline, not v5.11"),
       // stress
       Refusal(["stress", "--readers", "0"], "--readers 0 is out of range; valid: 1...64"),
       Refusal(["stress", "--readers", "-3"], "--readers -3 is out of range; valid: 1...64"),
@@ -90,14 +102,21 @@ struct BadInputTests {
         ["bench", "--notifiers", "1,,2"],
         "--notifiers '1,,2' has an empty item; valid: a comma-separated list of 1...4096"),
       // the concurrency run's options need --readers
-      Refusal(["bench", "--writers", "2"], "--writers sets the concurrency run, which runs only with --readers"),
-      Refusal(["bench", "--phase-ms", "50"], "--phase-ms sets the concurrency run, which runs only with --readers"),
+      Refusal(
+        ["bench", "--writers", "2"],
+        "--writers sets the concurrency run, which runs only with --readers"),
+      Refusal(
+        ["bench", "--phase-ms", "50"],
+        "--phase-ms sets the concurrency run, which runs only with --readers"),
       Refusal(["bench", "--notifiers", "-1"], "--notifiers -1 is out of range; valid: 1...4096"),
       Refusal(["bench", "--samples", "-3"], "--samples -3 is out of range; valid: 3...1001"),
-      Refusal(["explore", "--config", "reap-vs-munmap,,"], "--config 'reap-vs-munmap,,' has an empty item"),
+      Refusal(
+        ["explore", "--config", "reap-vs-munmap,,"], "--config 'reap-vs-munmap,,' has an empty item"
+      ),
       Refusal(["explore", "--bound", "9"], "--bound 9 is out of range; valid: 0...6"),
       Refusal(["explore", "--shard", "4/3"], "--shard '4/3' is not K/N"),
-      Refusal(["explore", "--config", "nope"], "unknown configuration 'nope'; valid: reap-vs-unregister"),
+      Refusal(
+        ["explore", "--config", "nope"], "unknown configuration 'nope'; valid: reap-vs-unregister"),
       // negative numbers get the valid range, not "Missing value"
       Refusal(
         ["compare", "--seed", "-1"], "--seed '-1' is not a number; valid: 0...18446744073709551615"),

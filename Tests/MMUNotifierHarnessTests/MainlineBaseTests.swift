@@ -1,4 +1,5 @@
 import CSupport
+import Foundation
 import MMUNotifierHarness
 import Synchronization
 import Testing
@@ -171,6 +172,50 @@ struct MainlineBaseTests {
     }
     second.remove()
     first.remove()
+  }
+
+  /// The seed scenarios on mainline, measured: c2655835fd8c is in, so the
+  /// hlist pairs where upstream-fix does, and 319561669a59 removes the
+  /// interval-remove race. (Differences from upstream-fix would be
+  /// findings; itree-then-hlist-failure still hangs, as on upstream-fix.)
+  @Test func seedScenariosOnMainlineMatchUpstreamFix() throws {
+    let ids = ["oom-flaky-neighbour", "arm-two-kvm", "interval-remove-race"]
+    let scenarios = try ids.map { try ScenarioCatalog.named($0) }
+    let c = Comparison.run(
+      scenarios: scenarios, selection: ["upstream-fix", "mainline"],
+      context: ScenarioContext(flavor: .memb, seed: 1, hungTimeoutMilliseconds: 250), jobs: 2)
+    func verdict(_ scenario: String, _ target: String) -> Verdict.Kind? {
+      c.rows.first { $0.scenario.id == scenario }?.results.first { $0.target == target }?
+        .verdict.kind
+    }
+    #expect(verdict("oom-flaky-neighbour", "mainline") == .paired)
+    #expect(verdict("arm-two-kvm", "mainline") == .paired)
+    #expect(verdict("interval-remove-race", "upstream-fix") == .useAfterFree)
+    #expect(verdict("interval-remove-race", "mainline") == .paired)
+  }
+
+  /// `compare --base all` through the binary: the version matrix, each
+  /// column labelled with its base; `--base mainline` only mainline's.
+  @Test func compareBaseLabelsEveryColumn() throws {
+    let directory = FileManager.default.temporaryDirectory
+    let all = try HarnessCLI.run(
+      ["compare", "--base", "all", "--scenario", "oom-flaky-neighbour"], in: directory)
+    #expect(all.status == 0)
+    let header = try #require(all.stdout.split(separator: "\n").first { $0.hasPrefix("scenario") })
+    #expect(header.contains("v5.11/original") && header.contains("v5.11/upstream-fix"))
+    #expect(header.hasSuffix("mainline"), "mainline last: \(header)")
+    #expect(all.stdout.contains("base all,"))
+    let mainline = try HarnessCLI.run(
+      ["compare", "--base", "mainline", "--format", "json"], in: directory)
+    #expect(mainline.status == 0)
+    #expect(!mainline.stdout.contains("\"upstream-fix\""))
+    #expect(!mainline.stdout.contains("kvm-memslot-lock"), "its KVM targets run on v5.11")
+    #expect(mainline.stdout.contains("\"base\": \"mainline\""))
+    let plain = try HarnessCLI.run(
+      ["compare", "--scenario", "oom-flaky-neighbour"], in: directory)
+    #expect(
+      !plain.stdout.contains("mainline") && !plain.stdout.contains("v5.11/"),
+      "without --base: today's output")
   }
 
   /// 319561669a59 (v5.18) is in: the explorer's interval-remove race is

@@ -51,7 +51,8 @@ extension BenchReport {
     for r in rows {
       lines.append(
         [
-          r.variant.id, r.flavor.rawValue, String(r.notifiers), r.path.rawValue, r.driver.rawValue,
+          plan.name(r.variant), r.flavor.rawValue, String(r.notifiers), r.path.rawValue,
+          r.driver.rawValue,
           String(r.ledger), cell(r.nsPerOp), cell(r.nsPerOpMin), cell(r.nsPerOpMax),
           cell(r.nsPerNotifier), cell(r.ratioToFloor), cell(r.ratioToOriginal), cell(r.ratioToC),
           cell(r.ratioToSuccess), String(r.iterations), String(r.samples), cell(r.spread),
@@ -69,7 +70,7 @@ extension BenchReport {
       for c in concurrency {
         lines.append(
           [
-            c.flavor.rawValue, c.variant.id, String(c.notifiers), String(c.readers),
+            c.flavor.rawValue, plan.name(c.variant), String(c.notifiers), String(c.readers),
             String(c.writers), cell(c.invalidationsPerSecond),
             cell(c.singleReaderInvalidationsPerSecond), cell(c.scaling),
             cell(c.registrationsPerSecond), cell(c.syncLatencyMicrosecondsP50),
@@ -108,7 +109,7 @@ extension BenchReport {
         header: header,
         rows: rows.map { r in
           [
-            r.variant.id, r.flavor.rawValue, String(r.notifiers), r.path.rawValue,
+            plan.name(r.variant), r.flavor.rawValue, String(r.notifiers), r.path.rawValue,
             r.driver.rawValue, r.ledger ? "on" : "off", format(r.nsPerOp, 1),
             "\(format(r.nsPerOpMin, 1))..\(format(r.nsPerOpMax, 1))", format(r.nsPerNotifier, 2),
             ratio(r.ratioToFloor), ratio(r.ratioToReference), ratio(r.ratioToOriginal),
@@ -201,7 +202,7 @@ extension BenchReport {
           ],
           rows: concurrency.map { c in
             [
-              c.flavor.rawValue, c.variant.id, String(c.notifiers), String(c.readers),
+              c.flavor.rawValue, plan.name(c.variant), String(c.notifiers), String(c.readers),
               String(c.writers), format(c.invalidationsPerSecond, 0),
               format(c.singleReaderInvalidationsPerSecond, 0), ratio(c.scaling),
               c.roundRatios.map { format($0, 2) }.joined(separator: " "),
@@ -226,7 +227,7 @@ extension BenchReport {
       out.append("self-checks: \(suspectRows.count + suspectConcurrency.count) SUSPECT row(s):")
       for r in suspectRows {
         out.append(
-          "  SUSPECT \(r.variant.id) \(r.flavor) N=\(r.notifiers) \(r.path) \(r.driver) ledger "
+          "  SUSPECT \(plan.name(r.variant)) \(r.flavor) N=\(r.notifiers) \(r.path) \(r.driver) ledger "
             + "\(r.ledger ? "on" : "off"): \(r.suspectReason!)")
       }
       for c in suspectConcurrency {
@@ -277,7 +278,7 @@ extension BenchReport {
         })
       else { continue }
       out.append([
-        on.variant.id, on.flavor.rawValue, String(on.notifiers), on.path.rawValue,
+        plan.name(on.variant), on.flavor.rawValue, String(on.notifiers), on.path.rawValue,
         on.driver.rawValue, format(off.nsPerNotifier, 2), format(on.nsPerNotifier, 2),
         "+" + format(on.nsPerNotifier - off.nsPerNotifier, 2),
       ])

@@ -37,6 +37,10 @@ public struct BenchPlan: Sendable {
   /// Subscriptions per list: 1, 2, 4 … 1024 unless told otherwise.
   public var notifierCounts: [Int] = (0...10).map { 1 << $0 }
   public var variants: [Variant] = Variant.all
+  /// `bench --base`: text and CSV name each variant with its base
+  /// (`mainline`, `v5.11/upstream-fix`).
+  public var labelsBases = false
+  func name(_ variant: Variant) -> String { labelsBases ? variant.label : variant.id }
   public var flavors: [RCUFlavor] = RCUFlavor.allCases
   public var paths: [BenchPath] = BenchPath.allCases
   public var drivers: [BenchDriver] = BenchDriver.allCases

@@ -12,6 +12,18 @@ public struct Comparison: Sendable {
   public let variants: [Variant]
   public let context: ScenarioContext
   public let rows: [Row]
+  /// `--base`: outputs name each variant with its base (`mainline`,
+  /// `v5.11/upstream-fix`); off, they print the ids as they always did.
+  public var labelsBases = false
+
+  /// How outputs name a target: a variant's label under `labelsBases`,
+  /// else the id (a scenario's own targets, such as `kvm-v5.15`, as is).
+  public func label(_ target: String) -> String {
+    guard labelsBases, let v = Variant.everything.first(where: { $0.id == target }) else {
+      return target
+    }
+    return v.label
+  }
 
   /// The names `--variant` offers: every core variant, and every target a
   /// scenario keys its own results by (such as a KVM version). A test

@@ -20,7 +20,10 @@ extension Comparison {
   }
 
   var heading: String {
-    "flavour \(context.flavor.rawValue), seed \(context.seed), hung timeout \(context.hungTimeoutMilliseconds) ms"
+    (labelsBases
+      ? "base \(Set(variants.map(\.base)).count > 1 ? "all" : variants.first?.base ?? "v5.11"), "
+      : "")
+      + "flavour \(context.flavor.rawValue), seed \(context.seed), hung timeout \(context.hungTimeoutMilliseconds) ms"
   }
 
   /// The verdict rules, worst first, with what each number counts; the
@@ -44,7 +47,7 @@ extension Comparison {
     for group in groups {
       out.append(
         TextTable.render(
-          header: ["scenario"] + group.targets,
+          header: ["scenario"] + group.targets.map(label),
           rows: group.rows.map { row in [row.scenario.id] + row.results.map(\.verdict.cell) }))
       out.append("")
     }
@@ -70,7 +73,7 @@ extension Comparison {
   public func markdown(includeLog: Bool = false) -> String {
     var out = ["### mmn-harness compare", "", heading, ""]
     for group in groups {
-      out.append("| scenario | " + group.targets.joined(separator: " | ") + " |")
+      out.append("| scenario | " + group.targets.map(label).joined(separator: " | ") + " |")
       out.append("|" + String(repeating: "---|", count: group.targets.count + 1))
       for row in group.rows {
         out.append(
@@ -108,8 +111,8 @@ extension Comparison {
       for result in row.results {
         out.append(
           fence == nil
-            ? "== \(row.scenario.id) / \(result.target) =="
-            : "#### \(row.scenario.id) / \(result.target)")
+            ? "== \(row.scenario.id) / \(label(result.target)) =="
+            : "#### \(row.scenario.id) / \(label(result.target))")
         if let fence { out.append(fence) }
         out.append(
           contentsOf: result.log.isEmpty ? ["(nothing logged)"] : result.log.map(\.kernelForm))
@@ -131,10 +134,11 @@ extension Comparison {
         "variants",
         .array(
           variants.map { v in
-            .object([
-              ("id", .string(v.id)), ("summary", .string(v.summary)),
-              ("upstream", .string(v.upstream)),
-            ])
+            .object(
+              [
+                ("id", .string(v.id)), ("summary", .string(v.summary)),
+                ("upstream", .string(v.upstream)),
+              ] + (labelsBases ? [("base", .string(v.base)), ("label", .string(v.label))] : []))
           })
       ),
       (
@@ -147,8 +151,12 @@ extension Comparison {
               (
                 "results",
                 .array(
-                  row.results.map {
-                    Self.json($0, includeLog: includeLog, includeTimings: includeTimings)
+                  row.results.map { r in
+                    var o = Self.json(r, includeLog: includeLog, includeTimings: includeTimings)
+                    if labelsBases, label(r.target) != r.target {
+                      o = o.adding("label", .string(label(r.target)))
+                    }
+                    return o
                   })
               ),
             ])

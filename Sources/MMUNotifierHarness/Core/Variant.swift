@@ -63,7 +63,7 @@ public struct Variant: Sendable, Hashable, CustomStringConvertible {
   /// Looks a variant up by id, or throws an error that lists the valid ones.
   public static func named(_ id: String) throws(HarnessInputError) -> Variant {
     guard let v = everything.first(where: { $0.id == id }) else {
-      throw HarnessInputError.unknown(kind: "variant", name: id, valid: allBases.map(\.id))
+      throw HarnessInputError.unknown(kind: "variant", name: id, valid: (all + allBases.filter { $0.base != "v5.11" }).map(\.id))
     }
     return v
   }

@@ -31,15 +31,19 @@ public enum ExploreOutput {
     }
   }
 
-  public static func text(_ results: [ExploreResult], traces: Bool) -> String {
+  /// `label` names a variant (`explore --base` passes its base label,
+  /// `v5.11/upstream-fix`); replay tokens keep the id.
+  public static func text(
+    _ results: [ExploreResult], traces: Bool, label: (String) -> String = { $0 }
+  ) -> String {
     var out = ""
     let variants = unique(results.map(\.variant))
     let configs = unique(results.map(\.configuration))
     if variants.count > 1 {
-      out += matrix(results, variants: variants, configs: configs) + "\n"
+      out += matrix(results, variants: variants, configs: configs, label: label) + "\n"
     }
     for r in results where variants.count == 1 || r.violation != nil {
-      out += "\(r.variant) on \(r.configuration): \(claim(r))\n"
+      out += "\(label(r.variant)) on \(r.configuration): \(claim(r))\n"
       out += "  \(throughput(r))\n"
       if let v = r.violation {
         out += "  instance: \(v.instance)\n"
@@ -73,7 +77,10 @@ public enum ExploreOutput {
     return out
   }
 
-  static func matrix(_ results: [ExploreResult], variants: [String], configs: [String]) -> String {
+  static func matrix(
+    _ results: [ExploreResult], variants: [String], configs: [String],
+    label: (String) -> String = { $0 }
+  ) -> String {
     var rows: [[String]] = []
     for c in configs {
       var row = [c]
@@ -82,7 +89,7 @@ public enum ExploreOutput {
       }
       rows.append(row)
     }
-    return TextTable.render(header: ["configuration"] + variants, rows: rows)
+    return TextTable.render(header: ["configuration"] + variants.map(label), rows: rows)
   }
 
   public static func json(_ results: [ExploreResult]) -> JSONValue {
