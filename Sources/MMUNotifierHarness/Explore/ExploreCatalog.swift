@@ -48,8 +48,8 @@ public enum ExploreCatalog {
     ExploreConfiguration(
       name: "two-pass-finish-inuse",
       summary:
-        "two munmaps invalidating one two-pass interval (xe) at once: its one embedded finish, finish_inuse; the xe interval first or second in the tree walk",
-      notifiers: [], operations: [.munmap, .munmap],
+        "two madvise(DONTNEED)s invalidating one two-pass interval (xe) at once: its one embedded finish, finish_inuse; the xe interval first or second in the tree walk",
+      notifiers: [], operations: [.zap, .zap],
       intervalRoles: [.twoPass(nowait: false), .plain], everyIntervalOrder: true),
     ExploreConfiguration(
       name: "kvm-mainline-memslot-vs-reap",

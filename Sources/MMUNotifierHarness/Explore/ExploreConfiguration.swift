@@ -91,6 +91,10 @@ public struct ExploreConfiguration: Sendable, Hashable {
     case oomReap
     /// munmap of the first VMA (blockable start and end).
     case munmap
+    /// madvise(MADV_DONTNEED) of the first VMA: a blockable start and end
+    /// (`MMU_NOTIFY_CLEAR`) under mmap_lock for read, so two of them, or one
+    /// and the reaper, invalidate at once (munmap's write side serialises).
+    case zap
     /// `mmu_notifier_unregister` of the target, then the driver frees it.
     case unregister(Target)
     /// `mmu_notifier_put` of the target (the free after a grace period).
@@ -118,6 +122,7 @@ public struct ExploreConfiguration: Sendable, Hashable {
       switch self {
       case .oomReap: "oom_reaper"
       case .munmap: "munmap"
+      case .zap: "madvise"
       case .unregister: "unregister"
       case .put: "put"
       case .register: "register"

@@ -212,6 +212,12 @@ enum ExploreExecution {
       case .munmap:
         let vma = mm.vmaRange(0)
         mm.munmap(start: vma.start, end: vma.end)
+      case .zap:
+        let vma = mm.vmaRange(0)
+        let inv = Invalidation(mm, start: vma.start, end: vma.end, event: .clear)
+        inv.start()
+        inv.end()
+        inv.retire()
       case .unregister(.notifier(let i)): subscriptions[i].unregister()
       case .put(.notifier(let i)): subscriptions[i].put()
       case .unregister(.each), .put(.each): break  // instances resolve these

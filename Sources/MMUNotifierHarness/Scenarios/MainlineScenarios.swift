@@ -69,6 +69,12 @@ public struct TwoPassFinishOnce: CoreVariantScenario, RoleScenario {
     rig.driverHung = rig.mm.logCounts.hung > hungBefore
     let drivers: [XeUserptr] = cast == nil ? [first, later] : [later]
     for d in drivers { d.warnUnlessAtRest() }
+    if cast != nil, let state = (firstDriver as? any StatefulIntervalNotifier)?.stateAtRest() {
+      // the cast driver's own end check, as warnUnlessAtRest reports it
+      rig.mm.warn(
+        "two_pass: \(state)", file: "drivers/gpu/drm/xe/xe_userptr.c",
+        function: "xe_userptr_remove", line: 0)
+    }
     let ledgers = [firstSub.ledger, laterSub.ledger]
     let finishOnce = ledgers.allSatisfy { $0.isFinishPaired && $0.finishes == $0.deferredStarts }
     return rig.result(
