@@ -182,7 +182,7 @@ static inline void __hlist_add_head(struct hlist_node *n, struct hlist_head *h)
 				     __typeof__(*(pos)), member)))
 
 /*
- * v5.13 (include/linux/rculist.h): the SRCU reader's walk, the same as
+ * include/linux/rculist.h (after v5.11): the SRCU reader's walk, the same as
  * hlist_for_each_entry_rcu with the lockdep condition an SRCU one; the
  * mainline port's walks are written with it.
  */

@@ -15,6 +15,9 @@ struct Info: ParsableCommand {
       "sys_membarrier: \(SRCU.sysMembarrierWorks ? "works" : "not available (memb falls back to mb-style barriers)")"
     )
     print("variants:       \(Variant.all.map(\.id).joined(separator: " "))")
+    print(
+      "bases:          \(Variant.bases.joined(separator: " ")) (--base; mainline's variants: \(Variant.all(onBase: "mainline").map(\.id).joined(separator: " ")))"
+    )
     print("cpus:           \(ProcessInfo.processInfo.activeProcessorCount)")
   }
 }

@@ -174,6 +174,55 @@ struct MainlineBaseTests {
     first.remove()
   }
 
+  /// A second ->invalidate_finish for one object is counted, not passed on.
+  @Test func aSecondFinishIsADuplicate() throws {
+    let mm = MM(variant: try Self.base("test-mainline-double-finish"))
+    let probe = TwoPassProbe()
+    let sub = try mm.insertInterval(probe, start: 0, length: 0x1000)
+    for _ in 0..<2 {
+      let inv = Invalidation(mm, start: 0, end: 0x1000)
+      inv.start()
+      inv.end()
+      inv.retire()
+    }
+    let c = sub.ledger
+    #expect(c.deferredStarts == 2 && c.finishes == 2 && c.duplicateFinishes == 2)
+    #expect(probe.finishes.load(ordering: .relaxed) == 2, "the driver sees each finish once")
+    #expect(Verdict(ScenarioMetrics(mm: mm)).kind == .duplicateFinish)
+    sub.remove()
+  }
+
+  /// The harness's pool: MMN_FINISH_POOL objects per interval. With every
+  /// one outstanding (lost by the test variant, ranges not yet retired) the
+  /// next deferred start WARNs and is finished at once; retiring the ranges
+  /// settles the lost ones as missing finishes and frees them again.
+  @Test func anExhaustedPoolWarnsAndFinishesAtOnce() throws {
+    let mm = MM(variant: try Self.base("test-mainline-lost-finish"))
+    let probe = TwoPassProbe()
+    let sub = try mm.insertInterval(probe, start: 0, length: 0x1000)
+    let refusing = try mm.insertInterval(
+      RecordingInterval(log: EventLog(), refuseNonblock: true), start: 0x800, length: 0x1000)
+    let pool = Int(MMN_FINISH_POOL)
+    var ranges: [Invalidation] = []
+    for _ in 0...pool {
+      let inv = Invalidation(mm, start: 0, end: 0x2000)
+      #expect(inv.startNonblock() == -EAGAIN)
+      ranges.append(inv)
+    }
+    #expect(mm.logCounts.warnings == 1, "the pool-exhausted WARN")
+    #expect(probe.finishes.load(ordering: .relaxed) == 1 && sub.ledger.finishes == 1)
+    for inv in ranges { inv.retire() }
+    let c = sub.ledger
+    #expect(c.deferredStarts == UInt64(pool + 1) && c.missingFinishes == UInt64(pool))
+    // the objects are free again: the next start gets one (and loses it)
+    let again = Invalidation(mm, start: 0, end: 0x2000)
+    #expect(again.startNonblock() == -EAGAIN)
+    again.retire()
+    #expect(mm.logCounts.warnings == 1 && sub.ledger.missingFinishes == UInt64(pool + 1))
+    refusing.remove()
+    sub.remove()
+  }
+
   /// The seed scenarios on mainline, measured: c2655835fd8c is in, so the
   /// hlist pairs where upstream-fix does, and 319561669a59 removes the
   /// interval-remove race. (Differences from upstream-fix would be

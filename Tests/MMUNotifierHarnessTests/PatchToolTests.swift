@@ -679,6 +679,50 @@ struct PatchToolTests {
     }
   }
 
+  /// `Base: mainline`: the diff's paths are against CSupport/port/mainline/,
+  /// the variant is built from that port, and the registry says so; a
+  /// v5.11 path under `Base: mainline`, an unknown base and the reserved
+  /// id are refused.
+  @Test func baseMainlinePatchesBuildOnTheMainlinePort() throws {
+    let mainlineDiff = Self.multiHunkDiff.replacingOccurrences(
+      of: Self.originalDirectory, with: "CSupport/port/mainline")
+    try Self.withFakeRepository { root in
+      for (name, text) in Self.originalFiles {
+        try Self.write(text, to: "CSupport/port/mainline/\(name)", in: root)
+      }
+      try Self.write(
+        Self.patch(variant: "good", summary: "today's fix\nBase: mainline", diff: mainlineDiff),
+        to: "patches/0001-good.patch", in: root)
+      try PatchSet.applyAll(root: root)
+      #expect(
+        try Self.read("CSupport/port/variants/good/mmu_notifier.c", in: root)
+          == Self.expectedMultiHunkResult())
+      let registry = try Self.read("CSupport/port/build/registry.c", in: root)
+      #expect(registry.contains("MMN_VARIANT(\"mainline\", mainline,"))
+      #expect(registry.contains("\"patches/0001-good.patch\", \"mainline\"),"))
+      #expect(
+        try Self.read("CSupport/port/build/mainline__memb.c", in: root).contains(
+          "#include \"../mainline/mmu_notifier.c\""))
+      #expect(try PatchSet.list(root: root).map(\.base) == ["v5.11", "mainline", "mainline"])
+      #expect(try PatchSet.verify(root: root).isEmpty)
+
+      try Self.write(
+        Self.patch(variant: "wrong", summary: "x\nBase: mainline", diff: Self.multiHunkDiff),
+        to: "patches/0002-wrong.patch", in: root)
+      #expect(Self.errorKind { _ = try PatchSet.applyAll(root: root) } == .forbiddenPath)
+      try Self.write(
+        Self.patch(variant: "wrong", summary: "x\nBase: v6.8", diff: mainlineDiff),
+        to: "patches/0002-wrong.patch", in: root)
+      #expect(Self.errorKind { _ = try PatchSet.applyAll(root: root) } == .invalidHeader)
+    }
+    #expect(
+      Self.errorKind {
+        _ = try Self.applyInMemory(
+          Self.patch(variant: "mainline", diff: Self.multiHunkDiff),
+          path: "patches/0001-mainline.patch")
+      } == .invalidHeader)
+  }
+
   /// No fallback to the tree the binary was built from.
   @Test func locatesNoRootOutsideACheckout() throws {
     let outside = FileManager.default.temporaryDirectory.appendingPathComponent(

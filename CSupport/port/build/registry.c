@@ -17,6 +17,7 @@ MMN_DECLARE_CORES(test_null_end);
 MMN_DECLARE_CORES(test_unregister_no_sync);
 MMN_DECLARE_CORES(test_double_end);
 MMN_DECLARE_CORES(test_mainline_lost_finish);
+MMN_DECLARE_CORES(test_mainline_double_finish);
 
 const struct mmn_variant mmn_variants[] = {
 	MMN_VARIANT("original", original, "the v5.11 core as released: no end after a failed start", "v5.11 mm/mmu_notifier.c (blob 61ee40ed804e)", "-", "", "v5.11"),
@@ -35,5 +36,6 @@ const struct mmn_variant mmn_variants[] = {
 	MMN_VARIANT("test-unregister-no-sync", test_unregister_no_sync, "mmu_notifier_unregister returns without waiting for a grace period, so its caller frees a subscription readers may still stand on", "none (a test variant: it breaks one promise on purpose, to show the harness catches it)", "-", "patches/9101-test-unregister-no-sync.patch", "v5.11"),
 	MMN_VARIANT("test-double-end", test_double_end, "the end walk calls every invalidate_range_end twice", "none (a test variant: it breaks one promise on purpose, to show the harness catches it)", "-", "patches/9102-test-double-end.patch", "v5.11"),
 	MMN_VARIANT("test-mainline-lost-finish", test_mainline_lost_finish, "mn_itree_invalidate drops the collected finishes when a later interval refuses a non-blocking start", "none (a test variant: it breaks the v7.1 finish-once contract on purpose, to show the harness catches it)", "-", "patches/9201-test-mainline-lost-finish.patch", "mainline"),
+	MMN_VARIANT("test-mainline-double-finish", test_mainline_double_finish, "mn_itree_finish_pass calls invalidate_finish twice for every finish object", "none (a test variant: it breaks the v7.1 finish-once contract on purpose, to show the harness catches it)", "-", "patches/9202-test-mainline-double-finish.patch", "mainline"),
 };
 const unsigned int mmn_variant_count = sizeof(mmn_variants) / sizeof(mmn_variants[0]);

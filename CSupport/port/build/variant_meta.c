@@ -18,6 +18,7 @@ static const char *const mmn_variant_kinds[] = {
 	"test",
 	"test",
 	"test",
+	"test",
 };
 
 static const char *const mmn_variant_promise_lines[] = {
@@ -31,6 +32,7 @@ static const char *const mmn_variant_promise_lines[] = {
 	"all in itree-neighbour; all except no-end-without-start, no-bug in flaky-neighbour, failing-start-with-end; all except no-end-without-start, no-bug, no-missing-end, no-hang in itree-then-hlist-failure",
 	"all in flaky-neighbour, itree-neighbour, itree-then-hlist-failure; all except no-end-without-start, no-warn in failing-start-with-end",
 	"no-use-after-free, no-poison",
+	"",
 	"",
 	"",
 	"",

@@ -12,9 +12,9 @@
  *
  * Since the v5.11 port: c2655835fd8c (v5.12) pairs the hlist's ends after a
  * failed start; 319561669a59 (v5.18) reads the seq under the lock in
- * mmu_interval_notifier_remove; v5.13's hlist_for_each_entry_srcu; v6.6's
- * ->arch_invalidate_secondary_tlbs replaces ->invalidate_range and the
- * only_end variant goes; ->change_pte is gone (v6.10). Left out: the
+ * mmu_interval_notifier_remove; the walks use hlist_for_each_entry_srcu;
+ * v6.6's ->arch_invalidate_secondary_tlbs replaces ->invalidate_range and
+ * the only_end variant goes; ->change_pte is gone (v6.10). Left out: the
  * clear_young/test_young walks (they return bool now), which play no part
  * in start/end pairing. Lines marked "harness:" are additions the kernel
  * does not have (tracepoints and the pairing ledger's hooks).
