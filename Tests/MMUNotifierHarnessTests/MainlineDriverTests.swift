@@ -189,6 +189,7 @@ struct MainlineDriverTests {
   @Test(arguments: [
     ("mainline", Verdict.Kind.paired), ("original", .notApplicable),
     ("upstream-fix", .notApplicable), ("test-mainline-lost-finish", .missingFinish),
+    ("test-mainline-double-finish", .duplicateFinish),
   ])
   func twoPassFinishOnce(variant: String, expected: Verdict.Kind) {
     let r = onKernelThread {
@@ -278,6 +279,13 @@ struct MainlineDriverTests {
       try ExploreCatalog.named("reap-vs-two-pass-refusal"),
       variant: Self.variant("test-mainline-lost-finish"), strategy: .exhaustive(bound: 2))
     #expect(lost.violation?.invariant == .missingFinish)
+    // the core runs a finish twice
+    for name in ["reap-vs-two-pass-refusal", "two-pass-finish-inuse"] {
+      let twice = Explorer.explore(
+        try ExploreCatalog.named(name), variant: Self.variant("test-mainline-double-finish"),
+        strategy: .exhaustive(bound: 2))
+      #expect(twice.violation?.invariant == .duplicateFinish, "\(name)")
+    }
 
     // a driver that hands its one embedded finish out twice
     DriverRegistry.register(
