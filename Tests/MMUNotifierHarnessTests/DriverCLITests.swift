@@ -9,12 +9,15 @@ import Testing
 struct DriverCLITests {
   static let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
 
-  @Test("compare --driver names a registered driver, or one line says none is registered")
+  @Test("compare --driver names a registered driver, or one line lists the registered ones")
   func compareDriverUnknown() throws {
     let r = try HarnessCLI.run(["compare", "--driver", "nope"], in: Self.here)
     #expect(r.status == 2)
     #expect(r.stdout.isEmpty)
-    #expect(r.stderr == "mmn-harness: error: unknown driver 'nope'; valid: (none registered)\n")
+    #expect(
+      r.stderr
+        == "mmn-harness: error: unknown driver 'nope'; valid: kvm-mainline, xe-userptr, xe-userptr-nowait\n"
+    )
   }
 
   @Test("scenarios lists each scenario's roles")

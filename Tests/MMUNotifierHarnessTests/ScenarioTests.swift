@@ -327,11 +327,14 @@ struct ScenarioTests {
   @Test(arguments: RCUFlavor.allCases)
   func everyRunReturnsWithinItsDeadlines(flavor: RCUFlavor) {
     let ctx = ScenarioContext(flavor: flavor, seed: 3, hungTimeoutMilliseconds: 100)
-    // interval-remove-race is a search (ExploreTests time nothing either):
+    // interval-remove-race and interval-remove-vs-reap are searches
+    // (ExploreTests time nothing either):
     // its length is its schedule count, and it shares the process's one
     // controlled scheduler with the explore suite running beside it.
     for scenario in ScenarioCatalog.all
-    where scenario.targets == nil && !(scenario is IntervalRemoveRace) {
+    where scenario.targets == nil && !(scenario is IntervalRemoveRace)
+      && !(scenario is IntervalRemoveVsReap)
+    {
       for variant in Variant.all {
         let start = monotonicMS()
         let r = run(scenario, variant.id, ctx)

@@ -38,6 +38,10 @@
 /// metrics are labelled tainted (`ScenarioMetrics.taintedMetricNames`).
 public struct Verdict: Sendable, Equatable, CustomStringConvertible {
   public enum Kind: String, Sendable, CaseIterable {
+    /// The scenario models a contract its target's base does not have
+    /// (metric `not_applicable`, e.g. v7.1's two-pass finish on v5.11):
+    /// nothing was run, so nothing is judged.
+    case notApplicable = "not applicable"
     case crash
     case useAfterFree = "use after free"
     case hung
@@ -60,6 +64,7 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
     public var short: String {
       switch self {
       case .endWithoutStart: "end w/o start"
+      case .notApplicable: "n/a"
       default: rawValue
       }
     }
@@ -67,6 +72,7 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
     /// What the number printed beside it counts.
     public var numberMeaning: String {
       switch self {
+      case .notApplicable: "the base the scenario needs (nothing ran)"
       case .crash: "the cell's child died by this signal (its report is in --log)"
       case .useAfterFree: "KASAN use-after-free reports"
       case .hung: "waits that expired (hung-task records)"
@@ -98,7 +104,11 @@ public struct Verdict: Sendable, Equatable, CustomStringConvertible {
   public init(_ m: ScenarioMetrics) {
     counterfactual = m["counterfactual"] == 1
     let oomGaveUp = m["oom_reaped"] == 0
-    if let sig = m["crash_signal"] {
+    if m["not_applicable"] == 1 {
+      (kind, number) = (
+        .notApplicable, m["needs_mainline"] == 1 ? "(mainline only)" : "(v5.11 only)"
+      )
+    } else if let sig = m["crash_signal"] {
       let status = m["exit_status"].map { "exit \($0)" } ?? "no report"
       (kind, number) = (.crash, sig == 0 ? status : StressSignals.name(Int32(sig)))
     } else if m.useAfterFree > 0 {

@@ -19,6 +19,11 @@ public enum ScenarioRole: String, Sendable, CaseIterable, Hashable {
   /// Start and end, never refuses, in the traversal beside the victim (GRU
   /// by default).
   case neighbour
+  /// A two-pass interval notifier (v7.1 `->invalidate_start` and
+  /// `->invalidate_finish`; xe userptr by default) whose deferred starts
+  /// each expect exactly one finish. Played by an interval driver
+  /// (`RegisteredDriver(name:roles:interval:)`).
+  case twoPassInterval = "two-pass-interval"
 
   /// One line: what a driver in this role must do.
   public var meaning: String {
@@ -27,6 +32,8 @@ public enum ScenarioRole: String, Sendable, CaseIterable, Hashable {
     case .refusingNeighbour: "start only, refuses some non-blockable starts with -EAGAIN"
     case .refusingWithEnd: "start+end, refuses non-blockable starts with -EAGAIN"
     case .neighbour: "start+end, never refuses, traversed beside the victim"
+    case .twoPassInterval:
+      "a two-pass interval notifier: every deferred start expects exactly one finish"
     }
   }
 }
@@ -35,17 +42,33 @@ public enum ScenarioRole: String, Sendable, CaseIterable, Hashable {
 /// scenario roles it fits.
 public struct RegisteredDriver: Sendable {
   public typealias Factory = @Sendable (_ mm: MM, _ name: String) -> any Notifier
+  public typealias IntervalFactory = @Sendable (_ mm: MM, _ name: String) -> any IntervalNotifier
 
   public let name: String
   /// The roles `compare --driver NAME` casts it in; empty: explore only.
   public let roles: Set<ScenarioRole>
+  /// An hlist driver's factory. For an interval driver it makes an inert
+  /// notifier with no callbacks (an interval driver has no hlist half).
   public let make: Factory
+  /// An interval driver's factory (nil for an hlist driver).
+  public let makeInterval: IntervalFactory?
 
   public init(name: String, roles: Set<ScenarioRole>, make: @escaping Factory) {
     self.name = name
     self.roles = roles
     self.make = make
+    makeInterval = nil
   }
+
+  /// An interval driver (`mmu_interval_notifier_ops`), e.g. a two-pass one.
+  public init(name: String, roles: Set<ScenarioRole>, interval: @escaping IntervalFactory) {
+    self.name = name
+    self.roles = roles
+    self.make = { _, instance in InertNotifier(symbol: "\(instance)_has_no_hlist_half") }
+    makeInterval = interval
+  }
+
+  public var isInterval: Bool { makeInterval != nil }
 
   /// Its roles in `ScenarioRole`'s order.
   public var orderedRoles: [ScenarioRole] { ScenarioRole.allCases.filter(roles.contains) }
@@ -59,7 +82,27 @@ public struct RegisteredDriver: Sendable {
 /// compare cell's child, the same binary, has it too.
 public enum DriverRegistry {
   public typealias Factory = RegisteredDriver.Factory
-  static let table = Mutex<[String: RegisteredDriver]>([:])
+  static let table = Mutex<[String: RegisteredDriver]>(
+    Dictionary(uniqueKeysWithValues: builtIn.map { ($0.name, $0) }))
+
+  /// The drivers the harness registers itself: today's kernel's, which no
+  /// built-in scenario plays by default on the v5.11 base.
+  public static let builtIn: [RegisteredDriver] = [
+    // mainline KVM (v6.8+): begin/range_add/end, mn_active_invalidate_count
+    RegisteredDriver(name: KVMMainline.driverName, roles: [.victim]) { mm, name in
+      KVMMainline(mm: mm, name: name)
+    },
+    // xe userptr's two-pass interval notifier (v7.1): refuses non-blockable ranges
+    RegisteredDriver(
+      name: XeUserptr.driverName, roles: [.twoPassInterval],
+      interval: { mm, name in
+        XeUserptr(mm: mm, name: name)
+      }),
+    // the same two passes allowed in a non-blockable range (counterfactual)
+    RegisteredDriver(
+      name: XeUserptr.nowaitDriverName, roles: [.twoPassInterval],
+      interval: { mm, name in XeUserptr(mm: mm, name: name, refusesNonBlockable: false) }),
+  ]
 
   /// Registers (or replaces) the driver `name`, fitting `roles`.
   public static func register(
@@ -87,6 +130,12 @@ public enum DriverRegistry {
   static func make(_ name: String, mm: MM, name instance: String) -> (any Notifier)? {
     table.withLock { $0[name] }?.make(mm, instance)
   }
+
+  static func makeInterval(_ name: String, mm: MM, name instance: String)
+    -> (any IntervalNotifier)?
+  {
+    table.withLock { $0[name] }?.makeInterval?(mm, instance)
+  }
 }
 
 /// The registry's first name, kept for explore code written against it.
@@ -109,6 +158,12 @@ public struct ScenarioCast: Sendable {
   /// the scenario's default.
   public func make(_ role: ScenarioRole, mm: MM, name: String) -> (any Notifier)? {
     drivers[role].map { $0.make(mm, name) }
+  }
+
+  /// The cast interval driver for `role`, or nil for the scenario's
+  /// default (also when the cast driver is an hlist one).
+  public func makeInterval(_ role: ScenarioRole, mm: MM, name: String) -> (any IntervalNotifier)? {
+    drivers[role]?.makeInterval?(mm, name)
   }
 
   /// `id`, or `id:role=driver` when a role is cast: the compare row and

@@ -48,3 +48,11 @@ public final class FailingNotifier: Notifier {
     return n % everyKth == 0 ? -EAGAIN : 0
   }
 }
+
+/// A notifier with no callbacks: what an interval driver's registration
+/// hands back where an hlist driver is asked for (it is never called).
+public final class InertNotifier: Notifier {
+  public let callbacks: NotifierCallbacks = []
+  public let symbol: String
+  public init(symbol: String) { self.symbol = symbol }
+}

@@ -38,6 +38,31 @@ public enum ExploreCatalog {
       summary:
         "an OOM reap whose interval half succeeds and whose hlist half is refused, racing a fault on the interval",
       notifiers: [.refusing], intervals: 1, operations: [.oomReap, .intervalFault(0)]),
+    // Today's kernel (issue 17); meant for --base mainline.
+    ExploreConfiguration(
+      name: "reap-vs-two-pass-refusal",
+      summary:
+        "an OOM reap racing a munmap over a two-pass interval (xe, deferring) and a refusing interval, in both tree orders: every deferred start finished once",
+      notifiers: [], operations: [.oomReap, .munmap],
+      intervalRoles: [.twoPass(nowait: true), .refusing], everyIntervalOrder: true),
+    ExploreConfiguration(
+      name: "two-pass-finish-inuse",
+      summary:
+        "two madvise(DONTNEED)s invalidating one two-pass interval (xe) at once: its one embedded finish, finish_inuse; the xe interval first or second in the tree walk",
+      notifiers: [], operations: [.zap, .zap],
+      intervalRoles: [.twoPass(nowait: false), .plain], everyIntervalOrder: true),
+    ExploreConfiguration(
+      name: "kvm-mainline-memslot-vs-reap",
+      summary:
+        "a mainline KVM memslot update (kvm_swap_active_memslots) racing an OOM reap whose start a neighbour refuses, the neighbour in every position",
+      notifiers: [.kvmMainline, .refusing], operations: [.oomReap, .memslotUpdate],
+      everyRefusingPosition: true),
+    ExploreConfiguration(
+      name: "interval-remove-vs-reap",
+      summary:
+        "mmu_interval_notifier_remove racing an OOM reap of its interval, then the driver frees it (319561669a59's race, reached by the reaper)",
+      notifiers: [], intervals: 1, operations: [.oomReap, .intervalRemove(0)],
+      defaultBound: 3),
   ]
 
   public static func named(_ name: String) throws(HarnessInputError) -> ExploreConfiguration {

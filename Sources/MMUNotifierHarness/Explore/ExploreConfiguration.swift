@@ -18,6 +18,9 @@ public struct ExploreConfiguration: Sendable, Hashable {
     case kvm
     /// SGI GRU (drivers/GRU.swift): its fault sleeps until every end.
     case gru
+    /// KVM at mainline (drivers/KVMMainline.swift): v6.8's begin/range_add/
+    /// end; the memslot update waits for `mn_active_invalidate_count == 0`.
+    case kvmMainline
     /// A driver registered with `ExploreDrivers.register` under this name:
     /// how a driver author explores their own driver.
     case driver(String)
@@ -30,6 +33,7 @@ public struct ExploreConfiguration: Sendable, Hashable {
       case .refusingWithEnd: "R"
       case .kvm: "K"
       case .gru: "G"
+      case .kvmMainline: "M"
       case .driver: "D"
       }
     }
@@ -41,7 +45,34 @@ public struct ExploreConfiguration: Sendable, Hashable {
       case .refusingWithEnd: "refusing+end"
       case .kvm: "kvm"
       case .gru: "gru"
+      case .kvmMainline: "kvm-mainline"
       case .driver(let n): n
+      }
+    }
+  }
+
+  /// An interval notifier's behaviour. Intervals cover the first VMA, the
+  /// `i`th from `i` pages in, so the tree walk visits them in list order.
+  public enum IntervalRole: Sendable, Hashable {
+    /// invalidate sets the seq under the driver's lock, never refuses.
+    case plain
+    /// xe userptr's two-pass notifier (v7.1) with a busy fence, so its
+    /// first start defers; `nowait`: its two passes also run in a
+    /// non-blockable range (xe-userptr-nowait), else it refuses them as xe
+    /// does.
+    case twoPass(nowait: Bool)
+    /// Refuses its first `refusals` non-blockable invalidations ("would
+    /// block"), as the interval users of the mm documentation do.
+    case refusing
+    /// An interval driver registered with `DriverRegistry` under this name.
+    case driver(String)
+
+    var letter: String {
+      switch self {
+      case .plain: "I"
+      case .twoPass(let nowait): nowait ? "T" : "X"
+      case .refusing: "Y"
+      case .driver: "J"
       }
     }
   }
@@ -60,6 +91,10 @@ public struct ExploreConfiguration: Sendable, Hashable {
     case oomReap
     /// munmap of the first VMA (blockable start and end).
     case munmap
+    /// madvise(MADV_DONTNEED) of the first VMA: a blockable start and end
+    /// (`MMU_NOTIFY_CLEAR`) under mmap_lock for read, so two of them, or one
+    /// and the reaper, invalidate at once (munmap's write side serialises).
+    case zap
     /// `mmu_notifier_unregister` of the target, then the driver frees it.
     case unregister(Target)
     /// `mmu_notifier_put` of the target (the free after a grace period).
@@ -87,6 +122,7 @@ public struct ExploreConfiguration: Sendable, Hashable {
       switch self {
       case .oomReap: "oom_reaper"
       case .munmap: "munmap"
+      case .zap: "madvise"
       case .unregister: "unregister"
       case .put: "put"
       case .register: "register"
@@ -123,6 +159,10 @@ public struct ExploreConfiguration: Sendable, Hashable {
   public var notifiers: [Role]
   /// Interval notifiers, each over the first VMA.
   public var intervals: Int
+  /// Their roles in tree-walk order (`intervals` of `.plain` by default).
+  public var intervalRoles: [IntervalRole]
+  /// Also try the intervals in every order of the tree walk.
+  public var everyIntervalOrder: Bool
   public var operations: [Operation]
   /// Also try the first refusing notifier at every position of the list.
   public var everyRefusingPosition: Bool
@@ -138,13 +178,16 @@ public struct ExploreConfiguration: Sendable, Hashable {
   public init(
     name: String, summary: String, notifiers: [Role], intervals: Int = 0,
     operations: [Operation], everyRefusingPosition: Bool = false, vmas: Int = 1,
-    refusals: Int = 1, defaultBound: Int = 2
+    refusals: Int = 1, defaultBound: Int = 2, intervalRoles: [IntervalRole]? = nil,
+    everyIntervalOrder: Bool = false
   ) {
+    self.intervalRoles = intervalRoles ?? Array(repeating: .plain, count: intervals)
+    self.intervals = intervalRoles?.count ?? intervals
+    self.everyIntervalOrder = everyIntervalOrder
     self.defaultBound = defaultBound
     self.name = name
     self.summary = summary
     self.notifiers = notifiers
-    self.intervals = intervals
     self.operations = operations
     self.everyRefusingPosition = everyRefusingPosition
     self.vmas = vmas
@@ -156,10 +199,19 @@ public struct ExploreConfiguration: Sendable, Hashable {
     public var notifiers: [Role]
     public var operations: [Operation]
     public var index: Int
+    /// The intervals in tree-walk order.
+    public var intervals: [IntervalRole] = []
 
-    /// "[A F B] oom_reaper + unregister(A)"
+    /// "[A F B] oom_reaper + unregister(A)", the intervals after a bar:
+    /// "[F | T Y] oom_reaper + munmap"
     public var label: String {
       let names = ExploreConfiguration.names(notifiers)
+      let tree =
+        intervals.isEmpty || intervals.allSatisfy({ $0 == .plain })
+        ? ""
+        : (names.isEmpty ? "" : " ") + "| "
+          + ExploreConfiguration.intervalNames(intervals)
+          .joined(separator: " ")
       let ops = operations.map { op -> String in
         switch op {
         case .unregister(.notifier(let i)): "unregister(\(names[i]))"
@@ -170,7 +222,7 @@ public struct ExploreConfiguration: Sendable, Hashable {
         default: op.threadName
         }
       }
-      return "[\(names.joined(separator: " "))] " + ops.joined(separator: " + ")
+      return "[\(names.joined(separator: " "))\(tree)] " + ops.joined(separator: " + ")
     }
   }
 
@@ -188,6 +240,32 @@ public struct ExploreConfiguration: Sendable, Hashable {
       seen[role.letter] = n + 1
       return n == 0 ? role.letter : "\(role.letter)\(n + 1)"
     }
+  }
+
+  /// Interval names in walk order: the role's letter, numbered from the
+  /// second of a kind (T, T2, Y).
+  static func intervalNames(_ roles: [IntervalRole]) -> [String] {
+    var seen: [String: Int] = [:]
+    return roles.map { role in
+      let n = seen[role.letter, default: 0]
+      seen[role.letter] = n + 1
+      return n == 0 ? role.letter : "\(role.letter)\(n + 1)"
+    }
+  }
+
+  /// The interval orders to try: the given one, or every permutation.
+  var intervalOrders: [[IntervalRole]] {
+    guard everyIntervalOrder, intervalRoles.count > 1 else { return [intervalRoles] }
+    func permutations(_ xs: [IntervalRole]) -> [[IntervalRole]] {
+      guard xs.count > 1 else { return [xs] }
+      return xs.indices.flatMap { i -> [[IntervalRole]] in
+        var rest = xs
+        let x = rest.remove(at: i)
+        return permutations(rest).map { [x] + $0 }
+      }
+    }
+    var seen = Set<[IntervalRole]>()
+    return permutations(intervalRoles).filter { seen.insert($0).inserted }
   }
 
   /// Every instance, in a fixed order (the replay token names its index).
@@ -210,8 +288,11 @@ public struct ExploreConfiguration: Sendable, Hashable {
           op.target == .each ? list.indices.map { op.resolving($0) } : [op]
         opLists = opLists.flatMap { prefix in choices.map { prefix + [$0] } }
       }
-      for ops in opLists {
-        out.append(Instance(notifiers: list, operations: ops, index: out.count))
+      for tree in intervalOrders {
+        for ops in opLists {
+          out.append(
+            Instance(notifiers: list, operations: ops, index: out.count, intervals: tree))
+        }
       }
     }
     return out

@@ -116,7 +116,8 @@ enum ExploreExecution {
     var subscriptions: [Subscription] = []
     var drivers: [any Notifier] = []
     var intervals: [IntervalSubscription] = []
-    var intervalDrivers: [ExploreIntervalDriver] = []
+    var intervalDrivers: [any IntervalNotifier] = []
+    var intervalNames: [String] = []
     var names: [String]
 
     init(
@@ -144,6 +145,7 @@ enum ExploreExecution {
           symbol: "refusing_\(name)", refusals: configuration.refusals, withEnd: true)
       case .kvm: KVM(mm: mm, version: .v5_15, name: name)
       case .gru: GRU(mm: mm, name: name)
+      case .kvmMainline: KVMMainline(mm: mm, name: name)
       case .driver(let id):
         ExploreDrivers.make(id, mm: mm, name: name) ?? CountingNotifier(symbol: "missing_\(id)")
       }
@@ -166,15 +168,31 @@ enum ExploreExecution {
       subscriptions = subs.reversed()
       drivers = drv.reversed()
       let vma = mm.vmaRange(0)
-      for _ in 0..<configuration.intervals {
-        let driver = ExploreIntervalDriver(mm: mm)
+      let roles = instance.intervals.isEmpty ? configuration.intervalRoles : instance.intervals
+      intervalNames = ExploreConfiguration.intervalNames(roles)
+      for (i, role) in roles.enumerated() {
+        let driver = makeIntervalDriver(role, name: intervalNames[i])
+        // the i-th from i pages in: the tree walk visits them in list order
+        let start = vma.start + UInt(i) * 0x1000
         do {
-          intervals.append(
-            try mm.insertInterval(driver, start: vma.start, length: vma.end - vma.start))
+          intervals.append(try mm.insertInterval(driver, start: start, length: vma.end - start))
           intervalDrivers.append(driver)
         } catch {
           preconditionFailure("inserting an interval on a fresh explore mm failed: \(error)")
         }
+      }
+    }
+
+    func makeIntervalDriver(_ role: ExploreConfiguration.IntervalRole, name: String)
+      -> any IntervalNotifier
+    {
+      switch role {
+      case .plain: ExploreIntervalDriver(mm: mm)
+      case .twoPass(let nowait):
+        XeUserptr(mm: mm, name: name, busyFences: 1, refusesNonBlockable: !nowait)
+      case .refusing: ExploreRefusingInterval(mm: mm, refusals: configuration.refusals)
+      case .driver(let id):
+        DriverRegistry.makeInterval(id, mm: mm, name: name) ?? ExploreIntervalDriver(mm: mm)
       }
     }
 
@@ -183,7 +201,8 @@ enum ExploreExecution {
         mmn_xp_name(UnsafeRawPointer(bitPattern: sub.notifierAddress), names[i])
       }
       for (i, interval) in intervals.enumerated() {
-        mmn_xp_name(UnsafeRawPointer(interval.ref.raw), "I\(i + 1)")
+        let name = intervalDrivers[i] is ExploreIntervalDriver ? "I\(i + 1)" : intervalNames[i]
+        mmn_xp_name(UnsafeRawPointer(interval.ref.raw), name)
       }
     }
 
@@ -193,6 +212,12 @@ enum ExploreExecution {
       case .munmap:
         let vma = mm.vmaRange(0)
         mm.munmap(start: vma.start, end: vma.end)
+      case .zap:
+        let vma = mm.vmaRange(0)
+        let inv = Invalidation(mm, start: vma.start, end: vma.end, event: .clear)
+        inv.start()
+        inv.end()
+        inv.retire()
       case .unregister(.notifier(let i)): subscriptions[i].unregister()
       case .put(.notifier(let i)): subscriptions[i].put()
       case .unregister(.each), .put(.each): break  // instances resolve these
@@ -208,9 +233,19 @@ enum ExploreExecution {
         if let sub = try? mm.insertInterval(driver, start: vma.start, length: vma.end - vma.start) {
           lateIntervals.withLock { $0.append((sub, driver)) }
         }
-      case .intervalFault(let i): intervalDrivers[i].fault(intervals[i])
+      case .intervalFault(let i):
+        switch intervalDrivers[i] {
+        case let xe as XeUserptr: xe.repin(intervals[i])
+        case let d as ExploreIntervalDriver: d.fault(intervals[i])
+        case let r as ExploreRefusingInterval: r.fault(intervals[i])
+        default: _ = intervals[i].readBegin()
+        }
       case .memslotUpdate:
-        _ = (drivers.first { $0 is KVM } as? KVM)?.installNewMemslots()
+        if let kvm = drivers.first(where: { $0 is KVM }) as? KVM {
+          _ = kvm.installNewMemslots()
+        } else if let kvm = drivers.first(where: { $0 is KVMMainline }) as? KVMMainline {
+          _ = kvm.setMemslot()
+        }
       case .gruFault:
         _ = (drivers.first { $0 is GRU } as? GRU)?.fault()
       case .exitMmap: mm.exitMmap()
@@ -382,6 +417,11 @@ enum ExploreExecution {
         default: break
         }
       }
+      for (i, driver) in intervalDrivers.enumerated() {
+        if let s = driver as? any StatefulIntervalNotifier, let state = s.stateAtRest() {
+          problems.append("\(intervalNames[i]): \(state)")
+        }
+      }
       let active = mm.activeInvalidateRanges
       if active != 0 { problems.append("subscriptions->active_invalidate_ranges = \(active)") }
       return problems.isEmpty ? nil : problems.joined(separator: "; ")
@@ -419,6 +459,36 @@ final class ExploreRefusingNotifier: Notifier, @unchecked Sendable {
       return -EAGAIN
     }
     return 0
+  }
+}
+
+/// The refusing interval role: refuses its first `refusals` non-blockable
+/// invalidations ("would block"), sets the seq under its lock otherwise.
+final class ExploreRefusingInterval: IntervalNotifier, @unchecked Sendable {
+  let symbol = "refusing_interval"
+  let lock: KernelSpinlock
+  private let refusals: Int
+  private let refused = Atomic<Int>(0)
+
+  init(mm: MM, refusals: Int) {
+    lock = KernelSpinlock(mm, name: "&driver->lock")
+    self.refusals = refusals
+  }
+
+  func invalidate(_ interval: IntervalRef, range: NotifierRange, currentSeq: UInt) -> Bool {
+    if !range.isBlockable && refused.load(ordering: .relaxed) < refusals {
+      refused.add(1, ordering: .relaxed)
+      return false
+    }
+    lock.withLock("driver_invalidate") { interval.setSeq(currentSeq) }
+    return true
+  }
+
+  func fault(_ sub: IntervalSubscription) {
+    for _ in 0..<3 {
+      let seq = sub.readBegin()
+      if !lock.withLock("driver_fault", { sub.readRetry(seq) }) { return }
+    }
   }
 }
 

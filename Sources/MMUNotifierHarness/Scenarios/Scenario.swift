@@ -30,6 +30,32 @@ public protocol Scenario: Sendable {
   var targets: [String]? { get }
   /// One run against `target` (a variant id when `targets` is nil).
   func run(target: String, context: ScenarioContext) -> ScenarioResult
+  /// The bases (`Variant.bases`) whose variants the scenario applies to;
+  /// nil: every base. On a variant of another base it runs nothing and
+  /// its verdict is `not applicable`.
+  var bases: [String]? { get }
+}
+
+extension Scenario {
+  public var bases: [String]? { nil }
+
+  /// The scenario applies to `variant`'s base.
+  public func applies(to variant: Variant) -> Bool {
+    bases.map { $0.contains(variant.base) } ?? true
+  }
+}
+
+extension ScenarioResult {
+  /// The result of a scenario on a variant whose base it does not apply
+  /// to: no run, the `not applicable` verdict.
+  public static func notApplicable(_ scenario: any Scenario, variant: Variant) -> ScenarioResult {
+    var metrics = ScenarioMetrics()
+    metrics.extra = [
+      .bool("not_applicable", true),
+      .bool("needs_mainline", scenario.bases?.contains("mainline") ?? false),
+    ]
+    return ScenarioResult(scenario: scenario.id, target: variant.id, metrics: metrics, log: [])
+  }
 }
 
 /// A scenario whose results are one per core variant: implement

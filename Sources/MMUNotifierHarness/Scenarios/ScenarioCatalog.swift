@@ -20,6 +20,10 @@ public enum ScenarioCatalog {
     KVMMemslotLockScenario(),
     IntervalRemoveRace(),
     PutDuringInvalidation(),
+    // today's kernel (issue 17)
+    TwoPassFinishOnce(),
+    IntervalRemoveVsReap(),
+    KVMMainlineMemslotAfterOOM(),
   ]
 
   static let registered = Mutex<[any Scenario]>([])
