@@ -80,6 +80,8 @@ void mmn_pseudo_lock_acquire_slow(struct mmn_pseudo_lock *p, const char *site)
 	int rc = 0;
 
 	(void)site;
+	if (mmn_xp_active())
+		mmn_xp_note_object("pseudo", NULL, true);
 	pthread_mutex_lock(&p->m);
 	if (p->owner_pid == me) {
 		/* re-entry from a callback: lockdep would have said so */
@@ -109,6 +111,8 @@ void mmn_pseudo_lock_acquire_slow(struct mmn_pseudo_lock *p, const char *site)
 
 void mmn_pseudo_lock_release_slow(struct mmn_pseudo_lock *p)
 {
+	if (mmn_xp_active())
+		mmn_xp_note_object("pseudo", NULL, true);
 	pthread_mutex_lock(&p->m);
 	if (p->owner_pid == task_pid_nr(current)) {
 		p->owner_pid = 0;
@@ -289,6 +293,8 @@ bool mmn_mm_owns(const struct mm_struct *mm, const void *p)
 
 void mmgrab(struct mm_struct *mm)
 {
+	if (mmn_xp_active())
+		mmn_xp_note_object("mm", "mm_count", true);
 	__atomic_fetch_add(&mm->mm_count, 1, __ATOMIC_RELAXED);
 }
 
@@ -297,6 +303,8 @@ void mmdrop(struct mm_struct *mm)
 {
 	struct mm_struct *prev;
 
+	if (mmn_xp_active())	/* the last one frees: dependent with all */
+		mmn_xp_note_object("mm", NULL, true);
 	if (__atomic_sub_fetch(&mm->mm_count, 1, __ATOMIC_ACQ_REL))
 		return;
 	prev = mmn_enter(mm);
