@@ -1554,6 +1554,24 @@ void mmn_xp_driver_point(const char *what, long value)
 	mmn_xp_point(MMN_XP_DRIVER, xp_intern(what), value, "driver");
 }
 
+void mmn_xp_object_point(const char *object, long value)
+{
+	struct xp_thread *t = xp_me();
+	struct xp_run *r = xp_run_current;
+	const char *name;
+
+	if (!t)
+		return;
+	name = xp_intern(object);
+	pthread_mutex_lock(&r->m);
+	xp_record(r, t, MMN_XP_DRIVER, name, value, "driver");
+	xp_step(r, t);
+	xp_schedule(r, t);
+	xp_wait_step(r, t);
+	xp_fp_add(&t->fp, xp_class_id("object", name), true);
+	pthread_mutex_unlock(&r->m);
+}
+
 int mmn_xp_controlled(void)
 {
 	return xp_me() != NULL;

@@ -139,6 +139,12 @@ void mmn_xp_name(const void *addr, const char *name);
 
 /* A driver's own step, for drivers written in Swift. */
 void mmn_xp_driver_point(const char *what, long value);
+/*
+ * A scheduling point whose following step writes the object named
+ * `object` (and nothing else the scheduler must know of): steps on two
+ * different names commute. For calibrating the pruned search's counts.
+ */
+void mmn_xp_object_point(const char *object, long value);
 /* 1 if the calling thread is under the scheduler's control. */
 int mmn_xp_controlled(void);
 

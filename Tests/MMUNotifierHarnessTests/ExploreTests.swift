@@ -162,9 +162,13 @@ struct ExploreTests {
     let config = Self.config("steps", [], [.steps(a), .steps(b)])
     let byHand = [2, 2 + a + b, 2 + a + b + 2 * a * b]
     for bound in 0...2 {
-      let r = Self.exhaustive(config, "original", bound: bound)
+      // the full enumeration (--no-prune): every schedule within the bound
+      let r = Explorer.explore(
+        config, variant: Self.variant("original"), strategy: .exhaustive(bound: bound),
+        prune: false)
       #expect(r.violation == nil)
       #expect(r.schedules == byHand[bound], "a=\(a) b=\(b) bound \(bound)")
+      #expect(r.pruned == 0)
     }
   }
 

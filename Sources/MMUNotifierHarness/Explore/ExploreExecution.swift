@@ -222,6 +222,8 @@ enum ExploreExecution {
       case .exitMmap: mm.exitMmap()
       case .steps(let n):
         for i in 0..<n { mmn_xp_driver_point("step", i) }
+      case .objectSteps(let n, let object):
+        for i in 0..<n { mmn_xp_object_point(object, i) }
       }
     }
 
