@@ -294,7 +294,7 @@ bool mmn_mm_owns(const struct mm_struct *mm, const void *p)
 void mmgrab(struct mm_struct *mm)
 {
 	if (mmn_xp_active())
-		mmn_xp_note_object("mm", "mm_count", true);
+		mmn_xp_note("mm->mm_count", true);
 	__atomic_fetch_add(&mm->mm_count, 1, __ATOMIC_RELAXED);
 }
 
@@ -438,6 +438,9 @@ void mmn_mmap_read_unlock(struct mm_struct *mm)
 
 void mmn_range_retire(struct mmu_notifier_range *range)
 {
+	/* sleep sets: retiring a range's record is a write to the ledger */
+	if (mmn_xp_active())
+		mmn_xp_note_object("class", "ledger", true);
 	/* a tree half never ended must not be taken for a later range's */
 	mmn_ledger_itree_retire(range);
 	if (range->mmn_ledger)
