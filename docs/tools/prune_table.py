@@ -43,3 +43,23 @@ for c in configs:
     total = [total[0] + fs, total[1] + ft, total[2] + ps, total[3] + pp, total[4] + pt]
     print(f"| {c} | {rows[0]['bound']} | {len(rows)} | {fs} | {ft:.2f} | {ps} | {pp} | {pt:.2f} | {ufc} | {'yes' if same else 'NO'} |")
 print(f"| all | | | {total[0]} | {total[1]:.2f} | {total[2]} | {total[3]} | {total[4]:.2f} | | |")
+
+# The matrix: each cell "clean (pruned / full)" or the violation (same in both).
+variants = []
+for r in full:
+    if r["variant"] not in variants:
+        variants.append(r["variant"])
+fm = {(r["variant"], r["config"]): r for r in full}
+print()
+print("| configuration | " + " | ".join(variants) + " |")
+print("|---|" + "---|" * len(variants))
+for c in configs:
+    cells = []
+    for v in variants:
+        f, p = fm[(v, c)], pruned[(v, c)]
+        if p["violation"]:
+            cells.append(f"{p['violation']['invariant']} ({p['violation']['preemptions']}p)")
+        else:
+            cells.append(f"clean ({p['schedules']} / {f['schedules']})")
+    bound = f" (bound {fm[(variants[0], c)]['bound']})" if fm[(variants[0], c)]["bound"] != 2 else ""
+    print(f"| {c}{bound} | " + " | ".join(cells) + " |")
