@@ -175,12 +175,16 @@ void mmn_xp_note_object(const char *space, const char *name, bool write);
 	(mmn_xp_active() ? mmn_xp_note((expr), (write)) : (void)0)
 #define MMN_XP_NOTE_HLIST_READ()					\
 	(mmn_xp_active() ? mmn_xp_note_hlist_read() : (void)0)
+#define MMN_XP_NOTE_OBJECT(space, name, write)				\
+	(mmn_xp_active() ? mmn_xp_note_object((space), (name), (write)) :	\
+			   (void)0)
 #else
 #define MMN_XP_ON() 0
 #define MMN_XP_POINT(kind, obj, value) ((void)0)
 #define MMN_XP_CHECK(addr, size, write) ((void)0)
 #define MMN_XP_NOTE(expr, write) ((void)0)
 #define MMN_XP_NOTE_HLIST_READ() ((void)0)
+#define MMN_XP_NOTE_OBJECT(space, name, write) ((void)0)
 #endif
 
 #endif /* MMN_EXPLORE_EXPLORE_H */

@@ -243,8 +243,10 @@ static void xp_record_decision(struct xp_run *r, uint32_t enabled, int cur,
 		.pick = pick,
 		.preemption = preemption,
 	};
+	/* unknown until the pick's step ends (a step cut short says nothing) */
 	memset(&r->decisions[r->ndecisions - 1].step, 0,
 	       sizeof(r->decisions[0].step));
+	r->decisions[r->ndecisions - 1].step.unknown = true;
 	r->decisions[r->ndecisions - 1].sleep = 0;
 }
 

@@ -207,6 +207,8 @@ static inline void mmap_write_unlock(struct mm_struct *mm)
 
 static inline void mmap_write_downgrade(struct mm_struct *mm)
 {
+	/* explore: no point of its own, so the step says what it changes */
+	MMN_XP_NOTE_OBJECT("rwsem", mm->mmap_lock.name, true);
 	mmn_rwsem_downgrade_write(&mm->mmap_lock, __func__);
 }
 
@@ -359,5 +361,13 @@ void mmn_synchronize_srcu_flavor(int flavor);
 void mmn_call_srcu_flavor(int flavor, struct rcu_head *head,
 			  void (*func)(struct rcu_head *));
 void mmn_srcu_barrier_flavor(int flavor);
+
+/*
+ * explore: retiring a range's record writes the ledger (sleep sets); a
+ * macro, so only the explore cores pay for saying so.
+ */
+#include <mmn_harness.h>
+#define mmn_range_retire(range)						\
+	(MMN_XP_NOTE_OBJECT("class", "ledger", true), (mmn_range_retire)(range))
 
 #endif /* MMN_HARNESS_INTERNAL_H */

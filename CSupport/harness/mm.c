@@ -80,8 +80,6 @@ void mmn_pseudo_lock_acquire_slow(struct mmn_pseudo_lock *p, const char *site)
 	int rc = 0;
 
 	(void)site;
-	if (mmn_xp_active())
-		mmn_xp_note_object("pseudo", NULL, true);
 	pthread_mutex_lock(&p->m);
 	if (p->owner_pid == me) {
 		/* re-entry from a callback: lockdep would have said so */
@@ -111,8 +109,6 @@ void mmn_pseudo_lock_acquire_slow(struct mmn_pseudo_lock *p, const char *site)
 
 void mmn_pseudo_lock_release_slow(struct mmn_pseudo_lock *p)
 {
-	if (mmn_xp_active())
-		mmn_xp_note_object("pseudo", NULL, true);
 	pthread_mutex_lock(&p->m);
 	if (p->owner_pid == task_pid_nr(current)) {
 		p->owner_pid = 0;
@@ -291,20 +287,16 @@ bool mmn_mm_owns(const struct mm_struct *mm, const void *p)
 	       (const char *)p < mm->arena + mm->arena_size;
 }
 
-void mmgrab(struct mm_struct *mm)
+void (mmgrab)(struct mm_struct *mm)
 {
-	if (mmn_xp_active())
-		mmn_xp_note("mm->mm_count", true);
 	__atomic_fetch_add(&mm->mm_count, 1, __ATOMIC_RELAXED);
 }
 
 /* __mmdrop: the last reference frees the subscriptions and the harness state. */
-void mmdrop(struct mm_struct *mm)
+void (mmdrop)(struct mm_struct *mm)
 {
 	struct mm_struct *prev;
 
-	if (mmn_xp_active())	/* the last one frees: dependent with all */
-		mmn_xp_note_object("mm", NULL, true);
 	if (__atomic_sub_fetch(&mm->mm_count, 1, __ATOMIC_ACQ_REL))
 		return;
 	prev = mmn_enter(mm);
@@ -436,11 +428,8 @@ void mmn_mmap_read_unlock(struct mm_struct *mm)
 	mmap_read_unlock(mm);
 }
 
-void mmn_range_retire(struct mmu_notifier_range *range)
+void (mmn_range_retire)(struct mmu_notifier_range *range)
 {
-	/* sleep sets: retiring a range's record is a write to the ledger */
-	if (mmn_xp_active())
-		mmn_xp_note_object("class", "ledger", true);
 	/* a tree half never ended must not be taken for a later range's */
 	mmn_ledger_itree_retire(range);
 	if (range->mmn_ledger)

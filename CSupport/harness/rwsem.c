@@ -214,8 +214,6 @@ void mmn_rwsem_up_write(struct rw_semaphore *sem, const char *site)
  */
 void mmn_rwsem_downgrade_write(struct rw_semaphore *sem, const char *site)
 {
-	if (mmn_xp_active())	/* no point of its own: the step says so */
-		mmn_xp_note_object("rwsem", sem->name, true);
 	pthread_mutex_lock(&sem->lock);
 	sem->writer_pid = 0;
 	mmn_rwsem_add_reader(sem, task_pid_nr(current));
