@@ -36,11 +36,14 @@
  * Musuvathi, McKinley, OOPSLA 2013). A schedule pruned there has the form
  * P.t.w.c.r with c's step independent of t.w; it is equivalent to
  * P.c.t.w.r in c's child, and that one has no more preemptions: P.t costs
- * the one preemption that c->t costs in P.c.t; after w, the pruned
+ * one, at least what c->t costs in P.c.t; after w, the pruned
  * schedule pays for last(w)->c whenever last(w) could run (c != last(w)),
- * so last(w)->first(r) costs no more; and independent steps do not change
- * who can run. So everything within the bound is still reached, by
- * induction on the search order, and the first violating schedule of the
+ * so last(w)->first(r) costs no more; and whether last(w) can go on is
+ * decided by its own steps, which read the same with c's step moved (a
+ * wake-up c's step makes only lets someone else run earlier, which costs
+ * nothing: a preemption is charged to the thread switched away from).
+ * So everything within the bound is still reached, by induction on the
+ * search order, and the first violating schedule of the
  * full search is never pruned (its representative would come first). A
  * sibling t' that is not c would not do: P.t'.t.w.r can need one more
  * preemption than P.t.w.t'.r (t' is switched away from twice), which the
