@@ -134,6 +134,29 @@ void mmn_xp_srcu_barrier(const char *func);
 bool mmn_xp_check_access(const void *addr, size_t size, bool write,
 			 const char *func);
 
+/*
+ * Partial-order reduction (sched.c, "sleep sets"): what the running
+ * thread's current step touches, by name. A step is everything a thread
+ * runs between two scheduling points; the scheduler already knows what
+ * the points themselves do (a lock, the SRCU domain, the hlist), and the
+ * port's lockless accesses say it here: READ_ONCE, smp_load_acquire and
+ * smp_store_release note their expression (WRITE_ONCE is a point, which
+ * says the same). The object is the expression's last field name
+ * ("subscriptions->invalidate_seq" is "invalidate_seq"): two accesses
+ * with the same field name in different structs are taken to conflict,
+ * which is only conservative. An expression that does not end in a field
+ * name ("*pprev", "a[i]") makes the step dependent with every step.
+ */
+void mmn_xp_note(const char *expr, bool write);
+/* hlist_unhashed / hlist_empty: a lockless read of the list. */
+void mmn_xp_note_hlist_read(void);
+/*
+ * The harness's own shared state outside a point (an rwsem's downgrade,
+ * a waiter count): object `name` in namespace `space` ("rwsem", ...).
+ * NULL name: the step is dependent with every step.
+ */
+void mmn_xp_note_object(const char *space, const char *name, bool write);
+
 /* ---- the macros the port's headers use ---- */
 
 /* Expressions, so they can stand inside the list macros' for clauses. */
@@ -148,10 +171,20 @@ bool mmn_xp_check_access(const void *addr, size_t size, bool write,
 		 (void)mmn_xp_check_access((addr), (size), (write),	\
 					   __func__) :			\
 		 (void)0)
+#define MMN_XP_NOTE(expr, write)					\
+	(mmn_xp_active() ? mmn_xp_note((expr), (write)) : (void)0)
+#define MMN_XP_NOTE_HLIST_READ()					\
+	(mmn_xp_active() ? mmn_xp_note_hlist_read() : (void)0)
+#define MMN_XP_NOTE_OBJECT(space, name, write)				\
+	(mmn_xp_active() ? mmn_xp_note_object((space), (name), (write)) :	\
+			   (void)0)
 #else
 #define MMN_XP_ON() 0
 #define MMN_XP_POINT(kind, obj, value) ((void)0)
 #define MMN_XP_CHECK(addr, size, write) ((void)0)
+#define MMN_XP_NOTE(expr, write) ((void)0)
+#define MMN_XP_NOTE_HLIST_READ() ((void)0)
+#define MMN_XP_NOTE_OBJECT(space, name, write) ((void)0)
 #endif
 
 #endif /* MMN_EXPLORE_EXPLORE_H */

@@ -18,10 +18,45 @@
  * synchronize_rcu never waits on a thread that cannot run. Who a grace
  * period must wait for is decided here, from the readers the scheduler
  * tracked; liburcu's call is then made and returns.
+ *
+ * Sleep sets, sound within a preemption bound. Each step (what a thread
+ * runs from one point to its next) leaves a footprint: the objects it
+ * touched, read or written (the point's own object, a lock, the SRCU
+ * domain, the hlist, the ledger; the lockless accesses the port notes with
+ * READ_ONCE and friends), or "unknown", which is dependent with every step.
+ * Two steps commute when their footprints do not conflict.
+ *
+ * The search (Explorer.swift, BoundedSearch) explores the no-preemption
+ * child of a decision first: the thread c that was running goes on. When
+ * it later backtracks to that decision and preempts c for t, c goes to
+ * sleep with the footprint of the step it took in the first child, and
+ * stays asleep while the steps taken after are independent of that step;
+ * a sleeping thread is never picked. Only c sleeps, never an earlier
+ * sibling t' != c: that is the care bounded search needs (Coons,
+ * Musuvathi, McKinley, OOPSLA 2013). A schedule pruned there has the form
+ * P.t.w.c.r with c's step independent of t.w; it is equivalent to
+ * P.c.t.w.r in c's child, and that one has no more preemptions: P.t costs
+ * one, at least what c->t costs in P.c.t; after w, the pruned
+ * schedule pays for last(w)->c whenever last(w) could run (c != last(w)),
+ * so last(w)->first(r) costs no more; and whether last(w) can go on is
+ * decided by its own steps, which read the same with c's step moved (a
+ * wake-up c's step makes only lets someone else run earlier, which costs
+ * nothing: a preemption is charged to the thread switched away from).
+ * So everything within the bound is still reached, by induction on the
+ * search order, and the first violating schedule of the
+ * full search is never pruned (its representative would come first). A
+ * sibling t' that is not c would not do: P.t'.t.w.r can need one more
+ * preemption than P.t.w.t'.r (t' is switched away from twice), which the
+ * bound may not allow. When c cannot run, no one is put to sleep.
+ *
+ * If every runnable thread is asleep, every way on is equivalent to a
+ * schedule explored before: the execution is finished by the plain rule
+ * and reported as sleep-blocked, and the search does not count it.
  */
 #include "../harness/internal.h"
 #include "explore.h"
 #include <mmn_explore.h>
+#include <ctype.h>
 
 __thread void *mmn_xp_self __attribute__((tls_model("initial-exec")));
 
@@ -52,6 +87,10 @@ struct xp_thread {
 	int last_kind;
 	const char *last_func;
 	unsigned priority;
+	/* sleep sets: this step's footprint, and whether it sleeps */
+	struct mmn_xp_footprint fp;
+	bool asleep;
+	struct mmn_xp_footprint sleep_fp;
 };
 
 struct xp_event {
@@ -97,6 +136,12 @@ struct xp_run {
 	struct xp_event *events;
 	unsigned nevents, events_cap;
 	char blocked_text[1024];
+	/* sleep sets */
+	bool pruning;		/* cfg.prune, until the run is sleep-blocked */
+	struct mmn_xp_sleeper *sleepers;
+	unsigned next_sleeper;
+	int open_decision;	/* the decision whose pick's step is running */
+	uint32_t sleep_blocked_at;
 	/* SRCU model */
 	unsigned long long epoch_gen;
 	struct xp_callback cbs[XP_MAX_CALLBACKS];
@@ -201,6 +246,351 @@ static void xp_record_decision(struct xp_run *r, uint32_t enabled, int cur,
 		.pick = pick,
 		.preemption = preemption,
 	};
+	/* unknown until the pick's step ends (a step cut short says nothing) */
+	memset(&r->decisions[r->ndecisions - 1].step, 0,
+	       sizeof(r->decisions[0].step));
+	r->decisions[r->ndecisions - 1].step.unknown = true;
+	r->decisions[r->ndecisions - 1].sleep = 0;
+}
+
+/* ---- footprints (sleep sets) ---- */
+
+/*
+ * Object ids: names interned by their text, for the life of the process,
+ * so an id means the same object in every execution (addresses would not:
+ * each execution allocates its mm afresh).
+ */
+enum { XP_MAX_OBJS = 1024, XP_OBJ_CACHE = 2048 };
+static pthread_mutex_t xp_objs_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *xp_objs[XP_MAX_OBJS];
+static unsigned xp_nobjs;
+/* expression literal -> id (0: not a field name) */
+static struct {
+	const char *expr;
+	int id;
+} xp_obj_cache[XP_OBJ_CACHE];
+
+/* 0 when the table is full: the caller treats the step as unknown */
+static int xp_obj_id(const char *space, const char *name, size_t len)
+{
+	size_t sl = strlen(space);
+	int id = 0;
+
+	pthread_mutex_lock(&xp_objs_lock);
+	for (unsigned i = 0; i < xp_nobjs; i++)
+		if (!strncmp(xp_objs[i], space, sl) && xp_objs[i][sl] == ':' &&
+		    strlen(xp_objs[i] + sl + 1) == len &&
+		    !memcmp(xp_objs[i] + sl + 1, name, len)) {
+			id = (int)i + 1;
+			goto out;
+		}
+	if (xp_nobjs < XP_MAX_OBJS) {
+		char *o = malloc(sl + len + 2);
+
+		if (!o)
+			abort();
+		memcpy(o, space, sl);
+		o[sl] = ':';
+		memcpy(o + sl + 1, name, len);
+		o[sl + 1 + len] = 0;
+		xp_objs[xp_nobjs++] = o;
+		id = (int)xp_nobjs;
+	}
+out:
+	pthread_mutex_unlock(&xp_objs_lock);
+	return id;
+}
+
+static int xp_class_id(const char *space, const char *name)
+{
+	return xp_obj_id(space, name, strlen(name));
+}
+
+/*
+ * An expression's last field name: "subscriptions->invalidate_seq" and
+ * "&mm->notifier_subscriptions" name a field; "*pprev" or "a[i]" do not.
+ */
+static int xp_field_id(const char *expr)
+{
+	size_t h = ((uintptr_t)expr >> 3) % XP_OBJ_CACHE;
+	const char *end, *p;
+	int id;
+
+	for (unsigned i = 0; i < 8; i++) {
+		size_t k = (h + i) % XP_OBJ_CACHE;
+
+		if (xp_obj_cache[k].expr == expr)
+			return xp_obj_cache[k].id;
+		if (!xp_obj_cache[k].expr)
+			break;
+	}
+	end = expr + strlen(expr);
+	while (end > expr && end[-1] == ' ')
+		end--;
+	p = end;
+	while (p > expr && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+		p--;
+	id = 0;
+	if (p < end && !isdigit((unsigned char)*p)) {
+		const char *q = p;
+
+		while (q > expr && q[-1] == ' ')
+			q--;
+		/* a field, or a whole expression that is one identifier */
+		if (q == expr || q[-1] == '.' || (q - expr >= 2 && q[-1] == '>' &&
+						   q[-2] == '-') ||
+		    (q - expr == 1 && q[-1] == '&'))
+			id = xp_obj_id("field", p, (size_t)(end - p));
+	}
+	for (unsigned i = 0; i < 8; i++) {
+		size_t k = (h + i) % XP_OBJ_CACHE;
+
+		if (!xp_obj_cache[k].expr) {
+			xp_obj_cache[k].expr = expr;
+			xp_obj_cache[k].id = id;
+			break;
+		}
+	}
+	return id;
+}
+
+static void xp_fp_add(struct mmn_xp_footprint *fp, int id, bool write)
+{
+	if (fp->unknown)
+		return;
+	if (id <= 0) {
+		fp->unknown = true;
+		return;
+	}
+	for (unsigned i = 0; i < fp->n; i++)
+		if (fp->obj[i] == id) {
+			fp->write[i] |= write;
+			return;
+		}
+	if (fp->n == MMN_XP_FP_MAX) {
+		fp->unknown = true;
+		return;
+	}
+	fp->obj[fp->n] = (uint16_t)id;
+	fp->write[fp->n] = write;
+	fp->n++;
+}
+
+static void xp_fp_unknown(struct mmn_xp_footprint *fp)
+{
+	fp->unknown = true;
+}
+
+int mmn_xp_independent(const struct mmn_xp_footprint *a,
+		       const struct mmn_xp_footprint *b)
+{
+	if (a->unknown || b->unknown)
+		return 0;
+	for (unsigned i = 0; i < a->n; i++)
+		for (unsigned j = 0; j < b->n; j++)
+			if (a->obj[i] == b->obj[j] &&
+			    (a->write[i] || b->write[j]))
+				return 0;
+	return 1;
+}
+
+static int xp_id_srcu, xp_id_hlist, xp_id_quarantine, xp_id_ledger, xp_id_wq;
+
+static void xp_ids_init(void)
+{
+	if (xp_id_wq)
+		return;
+	xp_id_srcu = xp_class_id("class", "srcu");
+	xp_id_hlist = xp_class_id("class", "hlist");
+	xp_id_quarantine = xp_class_id("class", "quarantine");
+	xp_id_ledger = xp_class_id("class", "ledger");
+	xp_id_wq = xp_class_id("class", "wait queues");
+}
+
+void mmn_xp_note(const char *expr, bool write)
+{
+	struct xp_thread *t = xp_me();
+
+	if (t)
+		xp_fp_add(&t->fp, xp_field_id(expr), write);
+}
+
+void mmn_xp_note_hlist_read(void)
+{
+	struct xp_thread *t = xp_me();
+
+	if (t)
+		xp_fp_add(&t->fp, xp_id_hlist, false);
+}
+
+void mmn_xp_note_object(const char *space, const char *name, bool write)
+{
+	struct xp_thread *t = xp_me();
+
+	if (!t)
+		return;
+	if (!name)
+		xp_fp_unknown(&t->fp);
+	else
+		xp_fp_add(&t->fp, xp_class_id(space, name), write);
+}
+
+/*
+ * What the step ending at a point of this kind did after its last note:
+ * the points that come after their action (a store, an unlock, ...).
+ */
+static void xp_fp_ending(struct xp_thread *t, int kind, const void *obj)
+{
+	switch (kind) {
+	case MMN_XP_WRITE_ONCE:
+		xp_fp_add(&t->fp, xp_field_id(obj), true);
+		break;
+	case MMN_XP_SPIN_UNLOCK:
+		xp_fp_add(&t->fp, xp_class_id("lock", obj ? obj : "?"), true);
+		break;
+	case MMN_XP_SRCU_READ_UNLOCK:
+		xp_fp_add(&t->fp, xp_id_srcu, false);
+		break;
+	case MMN_XP_RWSEM_TRYLOCK:
+	case MMN_XP_RWSEM_UP:
+		xp_fp_add(&t->fp, xp_class_id("rwsem", obj ? obj : "?"), true);
+		break;
+	case MMN_XP_WAKE_UP:
+		xp_fp_add(&t->fp, xp_id_wq, true);
+		break;
+	case MMN_XP_CALLBACK:
+	case MMN_XP_RETURNED:
+	case MMN_XP_HLIST_LOAD:
+	case MMN_XP_HLIST_ADD:
+	case MMN_XP_HLIST_DEL:
+	case MMN_XP_SPIN_LOCK:
+	case MMN_XP_SRCU_READ_LOCK:
+	case MMN_XP_SYNCHRONIZE_SRCU:
+	case MMN_XP_CALL_SRCU:
+	case MMN_XP_SRCU_BARRIER:
+	case MMN_XP_RWSEM_DOWN_READ:
+	case MMN_XP_RWSEM_DOWN_WRITE:
+	case MMN_XP_WAIT_EVENT:
+		break;	/* these points come before their action */
+	default:
+		/* a free, a driver's own step, the SRCU worker: not described */
+		xp_fp_unknown(&t->fp);
+		break;
+	}
+}
+
+/*
+ * What the step beginning at a point of this kind does first: the points
+ * that come before their action. Anything else it touches before its next
+ * point is noted as it happens (READ_ONCE, a lock, ...), or is protected by
+ * a lock the scheduler sees (the kernel's discipline: two such accesses on
+ * two threads are ordered by that lock's steps, which conflict).
+ */
+static void xp_fp_beginning(struct xp_thread *t, int kind, const void *obj)
+{
+	switch (kind) {
+	case MMN_XP_SRCU_READ_LOCK:
+		xp_fp_add(&t->fp, xp_id_srcu, false);
+		break;
+	case MMN_XP_HLIST_LOAD:
+		xp_fp_add(&t->fp, xp_id_hlist, false);
+		xp_fp_add(&t->fp, xp_id_quarantine, false);
+		break;
+	case MMN_XP_HLIST_ADD:
+	case MMN_XP_HLIST_DEL:
+		xp_fp_add(&t->fp, xp_id_hlist, true);
+		xp_fp_add(&t->fp, xp_id_quarantine, false);
+		break;
+	case MMN_XP_CALLBACK:
+		/*
+		 * A driver's callback and the ledger's record of it: every
+		 * callback on any subscription conflicts with every other, so
+		 * state a driver shares between its callbacks needs no more.
+		 * State it shares with an operation's own steps must be under
+		 * a lock the scheduler sees, or at a driver point (unknown).
+		 */
+		xp_fp_add(&t->fp, xp_id_ledger, true);
+		break;
+	case MMN_XP_SPIN_LOCK:
+		xp_fp_add(&t->fp, xp_class_id("lock", obj ? obj : "?"), true);
+		break;
+	case MMN_XP_SYNCHRONIZE_SRCU:
+	case MMN_XP_CALL_SRCU:
+	case MMN_XP_SRCU_BARRIER:
+		xp_fp_add(&t->fp, xp_id_srcu, true);
+		break;
+	case MMN_XP_RWSEM_DOWN_READ:
+	case MMN_XP_RWSEM_DOWN_WRITE:
+		xp_fp_add(&t->fp, xp_class_id("rwsem", obj ? obj : "?"), true);
+		break;
+	case MMN_XP_RETURNED:
+	case MMN_XP_SPIN_UNLOCK:
+	case MMN_XP_WRITE_ONCE:
+	case MMN_XP_SRCU_READ_UNLOCK:
+	case MMN_XP_RWSEM_TRYLOCK:
+	case MMN_XP_RWSEM_UP:
+	case MMN_XP_WAKE_UP:
+		break;	/* these points come after their action */
+	default:
+		/*
+		 * wait_event's condition (any expression), a thread's first
+		 * step (the operation's own code), a free, a driver's step,
+		 * the SRCU worker: dependent with everything.
+		 */
+		xp_fp_unknown(&t->fp);
+		break;
+	}
+}
+
+/* A step of t begins (it was picked): nothing touched yet. */
+static void xp_step_begin(struct xp_thread *t)
+{
+	memset(&t->fp, 0, sizeof(t->fp));
+	if (t->is_worker)
+		xp_fp_unknown(&t->fp);
+}
+
+/*
+ * cur's step has ended (it reached a point, blocked or finished): keep its
+ * footprint for the decision that picked it, and wake every sleeper whose
+ * step does not commute with it.
+ */
+static void xp_step_end(struct xp_run *r, struct xp_thread *cur)
+{
+	if (r->open_decision >= 0) {
+		r->decisions[r->open_decision].step = cur->fp;
+		r->open_decision = -1;
+	}
+	if (!r->pruning)
+		return;
+	for (unsigned i = 0; i < r->nthreads; i++) {
+		struct xp_thread *z = &r->threads[i];
+
+		if (z->asleep && !mmn_xp_independent(&z->sleep_fp, &cur->fp))
+			z->asleep = false;
+	}
+}
+
+static uint32_t xp_asleep(struct xp_run *r)
+{
+	uint32_t mask = 0;
+
+	if (!r->pruning)
+		return 0;
+	for (unsigned i = 0; i < r->nthreads; i++)
+		if (r->threads[i].asleep)
+			mask |= 1u << i;
+	return mask;
+}
+
+/* Every runnable thread sleeps: the rest is equivalent to an explored one. */
+static void xp_sleep_blocked(struct xp_run *r)
+{
+	if (r->sleep_blocked_at == UINT32_MAX)
+		r->sleep_blocked_at = r->ndecisions;
+	r->pruning = false;
+	for (unsigned i = 0; i < r->nthreads; i++)
+		r->threads[i].asleep = false;
 }
 
 /* ---- deciding ---- */
@@ -264,6 +654,8 @@ static void xp_stuck(struct xp_run *r)
 	if (!r->status)
 		r->status = lock ? MMN_XP_DEADLOCK : MMN_XP_HUNG;
 	r->aborting = true;
+	/* winding down: nothing is pruned from here on */
+	r->pruning = false;
 	for (unsigned i = 0; i < r->nthreads; i++) {
 		struct xp_thread *t = &r->threads[i];
 
@@ -281,9 +673,12 @@ static void xp_stuck(struct xp_run *r)
 static void xp_schedule(struct xp_run *r, struct xp_thread *cur)
 {
 	int cid = cur ? (int)cur->id : -1;
-	uint32_t enabled = xp_enabled(r);
+	uint32_t enabled, asleep;
 	unsigned pick;
 
+	if (cur)
+		xp_step_end(r, cur);
+	enabled = xp_enabled(r);
 	if (!enabled) {
 		bool all_done = true;
 
@@ -299,13 +694,27 @@ static void xp_schedule(struct xp_run *r, struct xp_thread *cur)
 		xp_stuck(r);
 		enabled = xp_enabled(r);
 	}
+	asleep = xp_asleep(r) & enabled;
 	if (__builtin_popcount(enabled) == 1) {
 		pick = (unsigned)__builtin_ctz(enabled);
+		if (asleep)
+			xp_sleep_blocked(r);
 	} else {
 		unsigned d = r->ndecisions;
 		unsigned want = xp_default_pick(r, cid, enabled);
 		bool preempt;
 
+		/*
+		 * The running thread is never asleep (it just took a step);
+		 * when it cannot run, the plain rule's next choice that is
+		 * awake, which is the full search's next child in its order.
+		 */
+		if (asleep & (1u << want)) {
+			if (enabled & ~asleep)
+				want = (unsigned)__builtin_ctz(enabled & ~asleep);
+			else
+				xp_sleep_blocked(r);
+		}
 		if (r->next_override < r->cfg.override_count &&
 		    r->overrides[r->next_override].decision == d) {
 			unsigned o = r->overrides[r->next_override++].thread;
@@ -314,6 +723,8 @@ static void xp_schedule(struct xp_run *r, struct xp_thread *cur)
 				want = o;
 			else if (!r->status)
 				r->status = MMN_XP_DIVERGED;
+			if (r->pruning && (asleep & (1u << want)))
+				xp_sleep_blocked(r);
 		}
 		pick = want;
 		preempt = cid >= 0 && (enabled & (1u << cid)) &&
@@ -321,6 +732,20 @@ static void xp_schedule(struct xp_run *r, struct xp_thread *cur)
 		if (preempt)
 			r->preemptions++;
 		xp_record_decision(r, enabled, cid, pick, preempt);
+		r->decisions[d].sleep = asleep;
+		r->open_decision = (int)d;
+		/* the search explored cur's own step here first: it sleeps */
+		while (r->next_sleeper < r->cfg.sleeper_count &&
+		       r->sleepers[r->next_sleeper].decision <= d) {
+			const struct mmn_xp_sleeper *z =
+				&r->sleepers[r->next_sleeper++];
+
+			if (r->pruning && z->decision == d && preempt &&
+			    z->thread == (unsigned)cid) {
+				r->threads[cid].asleep = true;
+				r->threads[cid].sleep_fp = z->step;
+			}
+		}
 		if (cid >= 0 && pick != (unsigned)cid)
 			xp_record(r, &r->threads[pick], XP_SWITCH, NULL,
 				  preempt, NULL);
@@ -350,6 +775,13 @@ static void xp_wait_turn(struct xp_run *r, struct xp_thread *t)
 		pthread_cond_wait(&t->cv, &r->m);
 	if (offline)
 		mmn_rcu_flavors[MMN_FLAVOR_QSBR]->thread_online();
+}
+
+/* t's turn, and its next step begins. */
+static void xp_wait_step(struct xp_run *r, struct xp_thread *t)
+{
+	xp_wait_turn(r, t);
+	xp_step_begin(t);
 }
 
 static void xp_step(struct xp_run *r, struct xp_thread *t)
@@ -384,8 +816,10 @@ void mmn_xp_point(int kind, const void *obj, long value, const char *func)
 	pthread_mutex_lock(&r->m);
 	xp_record(r, t, kind, obj, value, func);
 	xp_step(r, t);
+	xp_fp_ending(t, kind, obj);
 	xp_schedule(r, t);
-	xp_wait_turn(r, t);
+	xp_wait_step(r, t);
+	xp_fp_beginning(t, kind, obj);
 	pthread_mutex_unlock(&r->m);
 }
 
@@ -404,7 +838,9 @@ static bool xp_block_locked(struct xp_run *r, struct xp_thread *t, int kind,
 	t->wake_failed = false;
 	xp_record(r, t, MMN_XP_BLOCK, what, kind, func);
 	xp_schedule(r, t);
-	xp_wait_turn(r, t);
+	xp_wait_step(r, t);
+	/* woken: it re-tests what it waited for, which may be anything */
+	xp_fp_unknown(&t->fp);
 	t->blocked_on = NULL;
 	return !t->wake_failed;
 }
@@ -444,6 +880,7 @@ void mmn_xp_prepare_wait(const void *obj)
 	if (!t)
 		return;
 	pthread_mutex_lock(&r->m);
+	xp_fp_add(&t->fp, xp_id_wq, true);
 	t->armed_on = obj;
 	t->armed_woken = false;
 	pthread_mutex_unlock(&r->m);
@@ -458,6 +895,7 @@ bool mmn_xp_wait_armed(const void *obj, const char *what, const char *func)
 	if (!t)
 		return false;
 	pthread_mutex_lock(&r->m);
+	xp_fp_add(&t->fp, xp_id_wq, false);
 	if (!t->armed_woken)
 		ok = xp_block_locked(r, t, MMN_XP_WAIT_EVENT, obj, what, func);
 	else if (r->aborting)
@@ -485,6 +923,7 @@ void mmn_xp_wake(const void *obj)
 	if (!xp_me())
 		return;
 	pthread_mutex_lock(&r->m);
+	/* who it wakes is in the footprint of the step that called it */
 	xp_wake_locked(r, obj);
 	pthread_mutex_unlock(&r->m);
 }
@@ -687,7 +1126,7 @@ static void *xp_worker_main(void *arg)
 	t->block_func = "srcu_invoke_callbacks";
 	r->attached++;
 	pthread_cond_broadcast(&r->ctrl);
-	xp_wait_turn(r, t);
+	xp_wait_step(r, t);
 	for (;;) {
 		struct xp_callback *cb = xp_ready_cb(r);
 
@@ -732,6 +1171,7 @@ static void xp_run_free(struct xp_run *r)
 	pthread_cond_destroy(&r->ctrl);
 	pthread_mutex_destroy(&r->m);
 	free(r->overrides);
+	free(r->sleepers);
 	free(r->decisions);
 	free(r->events);
 	free(r);
@@ -766,6 +1206,20 @@ void mmn_xp_begin(const struct mmn_xp_config *config)
 		memcpy(r->overrides, config->overrides, n);
 	}
 	r->cfg.overrides = r->overrides;
+	if (config->sleeper_count) {
+		size_t n = config->sleeper_count * sizeof(*r->sleepers);
+
+		r->sleepers = malloc(n);
+		if (!r->sleepers)
+			abort();
+		memcpy(r->sleepers, config->sleepers, n);
+	}
+	r->cfg.sleepers = r->sleepers;
+	/* sleep sets belong to the bounded search's no-preemption rule */
+	r->pruning = config->prune && config->policy == MMN_XP_POLICY_STAY;
+	r->open_decision = -1;
+	r->sleep_blocked_at = UINT32_MAX;
+	xp_ids_init();
 	for (unsigned i = 0; i < r->cfg.threads; i++)
 		/* initial PCT priorities sit above every change point */
 		r->threads[i].priority =
@@ -791,7 +1245,12 @@ void mmn_xp_attach(unsigned id, const char *name)
 	mmn_xp_self = t;
 	r->attached++;
 	pthread_cond_broadcast(&r->ctrl);
-	xp_wait_turn(r, t);
+	/*
+	 * The operation's own code up to its first point is a step like any
+	 * other: what it shares it reaches through the port (noted) or under
+	 * a lock the scheduler sees (docs/explore.md, "what a step may touch").
+	 */
+	xp_wait_step(r, t);
 	xp_record(r, t, MMN_XP_START, NULL, 0, NULL);
 	pthread_mutex_unlock(&r->m);
 }
@@ -893,6 +1352,11 @@ void mmn_xp_get_decision(unsigned index, struct mmn_xp_decision *out)
 		*out = r->decisions[index];
 	else
 		memset(out, 0, sizeof(*out));
+}
+
+uint32_t mmn_xp_sleep_blocked_at(void)
+{
+	return xp_run_current ? xp_run_current->sleep_blocked_at : UINT32_MAX;
 }
 
 unsigned long mmn_xp_steps(void)
@@ -1093,6 +1557,24 @@ void mmn_xp_driver_point(const char *what, long value)
 	if (!xp_me())
 		return;
 	mmn_xp_point(MMN_XP_DRIVER, xp_intern(what), value, "driver");
+}
+
+void mmn_xp_object_point(const char *object, long value)
+{
+	struct xp_thread *t = xp_me();
+	struct xp_run *r = xp_run_current;
+	const char *name;
+
+	if (!t)
+		return;
+	name = xp_intern(object);
+	pthread_mutex_lock(&r->m);
+	xp_record(r, t, MMN_XP_DRIVER, name, value, "driver");
+	xp_step(r, t);
+	xp_schedule(r, t);
+	xp_wait_step(r, t);
+	xp_fp_add(&t->fp, xp_class_id("object", name), true);
+	pthread_mutex_unlock(&r->m);
 }
 
 int mmn_xp_controlled(void)

@@ -179,6 +179,7 @@ static inline struct lockdep_map *mmn_pseudo_map(void)
  * reaper's retries walk every VMA again. */
 static inline void mmn_vma_unmapped(struct vm_area_struct *vma)
 {
+	MMN_XP_NOTE("vma->mmn_unmapped", true);
 	if (!__atomic_exchange_n(&vma->mmn_unmapped, true, __ATOMIC_RELAXED))
 		__atomic_fetch_add(&vma->vm_mm->reaped_vmas, 1,
 				   __ATOMIC_RELAXED);
@@ -207,6 +208,8 @@ static inline void mmap_write_unlock(struct mm_struct *mm)
 
 static inline void mmap_write_downgrade(struct mm_struct *mm)
 {
+	/* explore: no point of its own, so the step says what it changes */
+	MMN_XP_NOTE_OBJECT("rwsem", mm->mmap_lock.name, true);
 	mmn_rwsem_downgrade_write(&mm->mmap_lock, __func__);
 }
 
@@ -223,7 +226,8 @@ static inline void mm_drop_all_locks(struct mm_struct *mm)
 }
 
 /* include/linux/atomic.h and err.h, as the port uses them */
-#define atomic_read(v) __atomic_load_n((v), __ATOMIC_RELAXED)
+/* explore: lockless reads say what they read (explore.h, sleep sets) */
+#define atomic_read(v) (MMN_XP_NOTE(#v, false), __atomic_load_n((v), __ATOMIC_RELAXED))
 #define MAX_ERRNO 4095
 static inline void *ERR_PTR(long error)
 {
@@ -240,10 +244,12 @@ static inline bool IS_ERR(const void *ptr)
 
 static inline void set_bit(int nr, unsigned long *addr)
 {
+	MMN_XP_NOTE("mm->flags", true);	/* every bit word is mm->flags */
 	__atomic_fetch_or(addr, 1UL << nr, __ATOMIC_SEQ_CST);
 }
 static inline bool test_bit(int nr, const unsigned long *addr)
 {
+	MMN_XP_NOTE("mm->flags", false);
 	return __atomic_load_n(addr, __ATOMIC_RELAXED) & (1UL << nr);
 }
 
@@ -370,5 +376,13 @@ void mmn_synchronize_srcu_flavor(int flavor);
 void mmn_call_srcu_flavor(int flavor, struct rcu_head *head,
 			  void (*func)(struct rcu_head *));
 void mmn_srcu_barrier_flavor(int flavor);
+
+/*
+ * explore: retiring a range's record writes the ledger (sleep sets); a
+ * macro, so only the explore cores pay for saying so.
+ */
+#include <mmn_harness.h>
+#define mmn_range_retire(range)						\
+	(MMN_XP_NOTE_OBJECT("class", "ledger", true), (mmn_range_retire)(range))
 
 #endif /* MMN_HARNESS_INTERNAL_H */

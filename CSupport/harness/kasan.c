@@ -195,5 +195,9 @@ bool mmn_kasan_check(struct mm_struct *mm, const void *addr, size_t size,
 bool mmn_xp_check_access(const void *addr, size_t size, bool write,
 			 const char *func)
 {
+	/* sleep sets: a check reads the quarantine; a write, a list */
+	mmn_xp_note_object("class", "quarantine", false);
+	if (write)
+		mmn_xp_note_object("class", "hlist", true);
 	return mmn_kasan_check(current->mmn_mm, addr, size, write, func);
 }

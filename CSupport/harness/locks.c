@@ -96,6 +96,8 @@ unsigned mmn_rwsem_waiting_writers(struct mmn_rwsem *s)
 {
 	unsigned n;
 
+	if (mmn_xp_active())
+		mmn_xp_note_object("rwsem", s->sem.name, false);
 	pthread_mutex_lock(&s->sem.lock);
 	n = s->sem.waiting_writers;
 	pthread_mutex_unlock(&s->sem.lock);
@@ -106,6 +108,8 @@ unsigned mmn_rwsem_waiting_readers(struct mmn_rwsem *s)
 {
 	unsigned n;
 
+	if (mmn_xp_active())
+		mmn_xp_note_object("rwsem", s->sem.name, false);
 	pthread_mutex_lock(&s->sem.lock);
 	n = s->sem.waiting_readers;
 	pthread_mutex_unlock(&s->sem.lock);
@@ -215,6 +219,8 @@ unsigned mmn_waitqueue_sleepers(struct mmn_waitqueue *w)
 {
 	unsigned n;
 
+	if (mmn_xp_active())	/* read outside any point: conservative */
+		mmn_xp_note_object("wq", NULL, false);
 	pthread_mutex_lock(&w->wq.lock);
 	n = w->wq.sleepers;
 	pthread_mutex_unlock(&w->wq.lock);

@@ -287,13 +287,13 @@ bool mmn_mm_owns(const struct mm_struct *mm, const void *p)
 	       (const char *)p < mm->arena + mm->arena_size;
 }
 
-void mmgrab(struct mm_struct *mm)
+void (mmgrab)(struct mm_struct *mm)
 {
 	__atomic_fetch_add(&mm->mm_count, 1, __ATOMIC_RELAXED);
 }
 
 /* __mmdrop: the last reference frees the subscriptions and the harness state. */
-void mmdrop(struct mm_struct *mm)
+void (mmdrop)(struct mm_struct *mm)
 {
 	struct mm_struct *prev;
 
@@ -428,7 +428,7 @@ void mmn_mmap_read_unlock(struct mm_struct *mm)
 	mmap_read_unlock(mm);
 }
 
-void mmn_range_retire(struct mmu_notifier_range *range)
+void (mmn_range_retire)(struct mmu_notifier_range *range)
 {
 	/* a tree half never ended must not be taken for a later range's */
 	mmn_ledger_itree_retire(range);

@@ -38,6 +38,36 @@ struct mmn_xp_override {
 	uint32_t thread;
 };
 
+/*
+ * What one step touched (a step: what a thread runs from one scheduling
+ * point to its next): up to MMN_XP_FP_MAX named objects, each read or
+ * written, or `unknown` (dependent with every step). Object ids are
+ * stable across the executions of one process (names are interned by
+ * their text), so a footprint seen in one execution describes the same
+ * step in the next. Two steps are independent when neither is unknown
+ * and no object is in both with a write on either side.
+ */
+enum { MMN_XP_FP_MAX = 12 };
+
+struct mmn_xp_footprint {
+	uint8_t n;
+	bool unknown;
+	uint8_t write[MMN_XP_FP_MAX];
+	uint16_t obj[MMN_XP_FP_MAX];
+};
+
+/*
+ * Sleep sets (sched.c): at decision `decision`, `thread` (the thread that
+ * was running there, whose own step was explored first) goes to sleep
+ * with the footprint of that step. It stays asleep while the steps taken
+ * are independent of it, and a sleeping thread is never picked.
+ */
+struct mmn_xp_sleeper {
+	uint32_t decision;
+	uint32_t thread;
+	struct mmn_xp_footprint step;
+};
+
 struct mmn_xp_config {
 	unsigned threads;		/* operation threads that will attach */
 	int policy;			/* enum mmn_xp_policy */
@@ -50,6 +80,10 @@ struct mmn_xp_config {
 	bool record_trace;		/* keep every event (for a report) */
 	unsigned max_steps;		/* points before the run counts as livelock */
 	unsigned wall_timeout_ms;	/* harness watchdog for one execution */
+	/* sleep-set pruning (exhaustive search only); sorted by decision */
+	bool prune;
+	const struct mmn_xp_sleeper *sleepers;
+	unsigned sleeper_count;
 };
 
 enum mmn_xp_status {
@@ -74,7 +108,19 @@ struct mmn_xp_decision {
 	int current_thread;	/* the thread at the point, -1 at the start */
 	unsigned pick;
 	bool preemption;	/* current could run and another was picked */
+	uint32_t sleep;		/* bit per runnable thread asleep here */
+	/* what the picked thread's step after this decision touched */
+	struct mmn_xp_footprint step;
 };
+/*
+ * With prune: the decision index at which every runnable thread was asleep
+ * (the rest of the execution is equivalent to one explored before), or
+ * UINT32_MAX if that never happened.
+ */
+uint32_t mmn_xp_sleep_blocked_at(void);
+/* 1 if the two steps are independent (commute). */
+int mmn_xp_independent(const struct mmn_xp_footprint *a,
+		       const struct mmn_xp_footprint *b);
 void mmn_xp_get_decision(unsigned index, struct mmn_xp_decision *out);
 unsigned long mmn_xp_steps(void);
 unsigned mmn_xp_preemptions(void);
@@ -93,6 +139,12 @@ void mmn_xp_name(const void *addr, const char *name);
 
 /* A driver's own step, for drivers written in Swift. */
 void mmn_xp_driver_point(const char *what, long value);
+/*
+ * A scheduling point whose following step writes the object named
+ * `object` (and nothing else the scheduler must know of): steps on two
+ * different names commute. For calibrating the pruned search's counts.
+ */
+void mmn_xp_object_point(const char *object, long value);
 /* 1 if the calling thread is under the scheduler's control. */
 int mmn_xp_controlled(void);
 

@@ -317,6 +317,9 @@ void mmn_wait_end(wait_queue_head_t *wq, struct mmn_wait *w);
 
 void mmgrab(struct mm_struct *mm);
 void mmdrop(struct mm_struct *mm);
+/* explore: the count is shared; the last drop frees (dependent with all) */
+#define mmgrab(mm) (MMN_XP_NOTE("mm->mm_count", true), (mmgrab)(mm))
+#define mmdrop(mm) (MMN_XP_NOTE_OBJECT("mm", NULL, true), (mmdrop)(mm))
 
 /* ---- allocation: kzalloc/kfree on calloc/free ---- */
 

@@ -48,11 +48,13 @@ static inline void INIT_HLIST_NODE(struct hlist_node *h)
 /* A node is "unhashed" when it is on no list: pprev is cleared on del_init. */
 static inline int hlist_unhashed(const struct hlist_node *h)
 {
+	MMN_XP_NOTE_HLIST_READ();
 	return !MMN_LOAD_SHARED(h->pprev);
 }
 
 static inline int hlist_empty(const struct hlist_head *h)
 {
+	MMN_XP_NOTE_HLIST_READ();
 	return !MMN_LOAD_SHARED(h->first);
 }
 

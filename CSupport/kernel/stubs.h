@@ -37,9 +37,18 @@ struct mmu_gather { struct mm_struct *mm; };
 #define mmap_assert_write_locked(mm)	do { (void)(mm); } while (0)
 #define lockdep_assert_held(lock)	do { (void)(lock); } while (0)
 #define smp_wmb()			cmm_smp_wmb()
+#if defined(MMN_EXPLORE) && MMN_EXPLORE
+/* explore: lockless accesses say what they touch (explore.h, sleep sets) */
+#define smp_store_release(p, v)						\
+	(MMN_XP_NOTE(#p, true), __atomic_store_n((p), (v), __ATOMIC_RELEASE))
+#define smp_load_acquire(p)						\
+	(MMN_XP_NOTE(#p, false), __atomic_load_n((p), __ATOMIC_ACQUIRE))
+#define READ_ONCE(x)	(MMN_XP_NOTE(#x, false), MMN_LOAD_SHARED(x))
+#else
 #define smp_store_release(p, v)		__atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define smp_load_acquire(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define READ_ONCE(x)			MMN_LOAD_SHARED(x)
+#endif
 #if defined(MMN_EXPLORE) && MMN_EXPLORE
 /* explore: a point after every shared store (readers may look now) */
 #define WRITE_ONCE(x, v) ({						\

@@ -58,6 +58,12 @@ struct ExploreCommand: ParsableCommand {
       "Run every cell in this process (for a debugger); by default each runs in a child, so a crash is a verdict."
   )
   var inProcess = false
+  @Flag(
+    name: .long,
+    help:
+      "Exhaustive search without sleep-set pruning: run every schedule within the bound (to check that pruning loses nothing)."
+  )
+  var noPrune = false
   /// The re-executed child: explores one --config on one --variant, writes fd 3.
   @Flag(name: .customLong("child-cell"), help: .hidden)
   var childCell = false
@@ -146,14 +152,15 @@ struct ExploreCommand: ParsableCommand {
       let c = plan.configurations[0]
       return ExploreIsolation.runChild(
         c, variant: plan.variants[0], strategy: plan.strategy(for: c), shard: plan.shard,
-        channel: ChildChannel(fd: 3))
+        channel: ChildChannel(fd: 3), prune: !noPrune)
     }
     var results: [ExploreResult] = []
     for c in plan.configurations {
       for v in plan.variants {
         if inProcess {
           results.append(
-            Explorer.explore(c, variant: v, strategy: plan.strategy(for: c), shard: plan.shard))
+            Explorer.explore(
+              c, variant: v, strategy: plan.strategy(for: c), shard: plan.shard, prune: !noPrune))
         } else {
           results.append(
             ExploreIsolation.run(
@@ -188,6 +195,7 @@ struct ExploreCommand: ParsableCommand {
       args += ["--bound", String(bound)]
     }
     if let shard { args += ["--shard", shard] }
+    if noPrune { args.append("--no-prune") }
     return args
   }
 

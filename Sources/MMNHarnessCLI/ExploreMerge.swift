@@ -12,6 +12,7 @@ enum ExploreMerge {
     var strategy: String
     var bound: Int64?
     var schedules: Int64 = 0
+    var pruned: Int64 = 0
     var executions: Int64 = 0
     var seconds: Double = 0
     var allExhaustive = true
@@ -42,6 +43,7 @@ enum ExploreMerge {
         var cell = cells[key]!
         cell.bound = (r["bound"] as? NSNumber)?.int64Value
         cell.schedules += (r["schedules"] as? NSNumber)?.int64Value ?? 0
+        cell.pruned += (r["pruned"] as? NSNumber)?.int64Value ?? 0
         cell.executions += (r["executions"] as? NSNumber)?.int64Value ?? 0
         cell.seconds += (r["seconds"] as? NSNumber)?.doubleValue ?? 0
         cell.allExhaustive = cell.allExhaustive && ((r["exhaustive"] as? Bool) ?? false)
@@ -76,7 +78,8 @@ enum ExploreMerge {
               ("strategy", .string(c.strategy)),
               ("bound", c.bound.map { .int($0) } ?? .null),
               ("exhaustive", .bool(c.allExhaustive && complete && c.violation == nil)),
-              ("schedules", .int(c.schedules)), ("executions", .int(c.executions)),
+              ("schedules", .int(c.schedules)), ("pruned", .int(c.pruned)),
+              ("executions", .int(c.executions)),
               ("seconds", .double(c.seconds)),
               ("shards", .int(Int64(c.shards.count))),
               ("violation", c.violation.map { json($0.value) } ?? .null),

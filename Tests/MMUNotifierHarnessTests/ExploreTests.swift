@@ -57,7 +57,9 @@ struct ExploreTests {
       let result = Self.exhaustive(try ExploreCatalog.named(name), variant)
       #expect(result.violation == nil, "\(variant) on \(name): \(result.violation?.detail ?? "")")
       #expect(result.exhaustive)
-      #expect(result.schedules > 100)
+      // schedules run plus subtrees pruned (each at least one schedule):
+      // a lower bound on the full search's count
+      #expect(result.schedules + result.pruned > 100)
     }
   }
 
@@ -162,9 +164,13 @@ struct ExploreTests {
     let config = Self.config("steps", [], [.steps(a), .steps(b)])
     let byHand = [2, 2 + a + b, 2 + a + b + 2 * a * b]
     for bound in 0...2 {
-      let r = Self.exhaustive(config, "original", bound: bound)
+      // the full enumeration (--no-prune): every schedule within the bound
+      let r = Explorer.explore(
+        config, variant: Self.variant("original"), strategy: .exhaustive(bound: bound),
+        prune: false)
       #expect(r.violation == nil)
       #expect(r.schedules == byHand[bound], "a=\(a) b=\(b) bound \(bound)")
+      #expect(r.pruned == 0)
     }
   }
 

@@ -117,6 +117,9 @@ public struct ExploreConfiguration: Sendable, Hashable {
     /// A calibration thread: `n` scheduling points and nothing else, for
     /// checking the explorer's own counts against a count by hand.
     case steps(Int)
+    /// A calibration thread for the pruned search: `n` points, each step
+    /// after one writing only `object` (steps on two names commute).
+    case objectSteps(Int, object: String)
 
     var threadName: String {
       switch self {
@@ -132,7 +135,7 @@ public struct ExploreConfiguration: Sendable, Hashable {
       case .memslotUpdate: "memslot_update"
       case .gruFault: "gru_fault"
       case .exitMmap: "exit_mmap"
-      case .steps: "steps"
+      case .steps, .objectSteps: "steps"
       }
     }
 

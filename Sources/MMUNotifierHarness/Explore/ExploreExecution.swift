@@ -31,6 +31,10 @@ public struct ExploreSchedule: Sendable, Hashable {
     public var thread: UInt32
   }
   public var overrides: [Override]
+  /// Sleep sets (Explorer.swift): not part of a token; a replay runs the
+  /// plain rule.
+  var prune = false
+  var sleepers: [ExploreSleeper] = []
   public init(_ overrides: [Override] = []) { self.overrides = overrides }
 }
 
@@ -40,6 +44,9 @@ struct ExploreDecision: Sendable {
   var current: Int32
   var pick: UInt32
   var preemption: Bool
+  /// Runnable threads asleep here, and what the pick's step touched.
+  var sleep: UInt32 = 0
+  var step = ExploreFootprint(mmn_xp_footprint())
 
   /// The no-preemption rule: stay on the current thread while it can run.
   var stayPick: UInt32 {
@@ -55,6 +62,8 @@ struct ExploreOutcome: Sendable {
   var steps: Int
   var diverged: Bool
   var harnessTimeout: Bool
+  /// With pruning: the decision from which every runnable thread slept.
+  var sleepBlockedAt: Int? = nil
   var violation: (invariant: ExploreInvariant, detail: String)?
   /// Filled when the trace was recorded.
   var trace: [String] = []
@@ -251,6 +260,8 @@ enum ExploreExecution {
       case .exitMmap: mm.exitMmap()
       case .steps(let n):
         for i in 0..<n { mmn_xp_driver_point("step", i) }
+      case .objectSteps(let n, let object):
+        for i in 0..<n { mmn_xp_object_point(object, i) }
       }
     }
 
@@ -281,10 +292,18 @@ enum ExploreExecution {
       let overrides = schedule.overrides.map {
         mmn_xp_override(decision: $0.decision, thread: $0.thread)
       }
+      let sleepers = schedule.sleepers.map {
+        mmn_xp_sleeper(decision: $0.decision, thread: $0.thread, step: $0.step.c)
+      }
+      config.prune = schedule.prune
       overrides.withUnsafeBufferPointer { buf in
         config.overrides = buf.baseAddress
         config.override_count = UInt32(buf.count)
-        mmn_xp_begin(&config)
+        sleepers.withUnsafeBufferPointer { sb in
+          config.sleepers = sb.baseAddress
+          config.sleeper_count = UInt32(sb.count)
+          mmn_xp_begin(&config)
+        }
       }
       nameObjects()
 
@@ -329,12 +348,15 @@ enum ExploreExecution {
         mmn_xp_get_decision(i, &d)
         decisions.append(
           ExploreDecision(
-            enabled: d.enabled, current: d.current_thread, pick: d.pick, preemption: d.preemption))
+            enabled: d.enabled, current: d.current_thread, pick: d.pick, preemption: d.preemption,
+            sleep: d.sleep, step: ExploreFootprint(d.step)))
       }
       var outcome = ExploreOutcome(
         decisions: decisions, preemptions: Int(mmn_xp_preemptions()), steps: Int(mmn_xp_steps()),
         diverged: status == Int32(MMN_XP_DIVERGED.rawValue), harnessTimeout: false,
         violation: violation(status: status))
+      let blocked = mmn_xp_sleep_blocked_at()
+      if blocked != UInt32.max { outcome.sleepBlockedAt = Int(blocked) }
       if recordTrace {
         var buf = [CChar](repeating: 0, count: 512)
         for i in 0..<mmn_xp_event_count() {

@@ -9,11 +9,12 @@ public enum ExploreIsolation {
   /// The child's side: one cell, its result as the `explore` message.
   public static func runChild(
     _ configuration: ExploreConfiguration, variant: Variant, strategy: ExploreStrategy,
-    shard: ExploreShard?, channel: ChildChannel
+    shard: ExploreShard?, channel: ChildChannel, prune: Bool = true
   ) {
     ChildSide.prepareCrashOnly(channel: channel)
     ExploreExecution.announce = { token in channel.send("schedule", token.text) }
-    let result = Explorer.explore(configuration, variant: variant, strategy: strategy, shard: shard)
+    let result = Explorer.explore(
+      configuration, variant: variant, strategy: strategy, shard: shard, prune: prune)
     ExploreExecution.announce = nil
     channel.send("explore", ExploreOutput.json([result]).rendered(indent: nil))
   }
@@ -83,7 +84,8 @@ public enum ExploreIsolation {
     }
     return ExploreResult(
       variant: variant, configuration: config, strategy: strategy,
-      schedules: int("schedules", in: r), executions: int("executions", in: r),
+      schedules: int("schedules", in: r), pruned: int("pruned", in: r),
+      executions: int("executions", in: r),
       seconds: (r["seconds"] as? NSNumber)?.doubleValue ?? 0,
       exhaustive: r["exhaustive"] as? Bool ?? false, violation: violation, shard: shard)
   }

@@ -17,10 +17,10 @@ public enum ExploreOutput {
     case .exhaustive(let bound):
       if let v = r.violation {
         return
-          "\(v.invariant.rawValue) found by exhaustive search within preemption bound \(bound) after \(r.schedules) schedules (counterexample: \(v.preemptions) preemption\(v.preemptions == 1 ? "" : "s"))\(shard)"
+          "\(v.invariant.rawValue) found by exhaustive search within preemption bound \(bound) after \(r.schedules) schedules\(prunedText(r)) (counterexample: \(v.preemptions) preemption\(v.preemptions == 1 ? "" : "s"))\(shard)"
       }
       return
-        "exhaustive within preemption bound \(bound): \(r.schedules) schedules, no violation\(shard)"
+        "exhaustive within preemption bound \(bound): \(r.schedules) schedules\(prunedText(r)), no violation\(shard)"
     case .pct(let depth, let runs, let seed):
       if let v = r.violation {
         return
@@ -29,6 +29,11 @@ public enum ExploreOutput {
       return
         "PCT d=\(depth), \(r.schedules) schedules (\(runs) per instance, seed \(seed)), no violation: not a proof"
     }
+  }
+
+  /// " (M pruned as equivalent)" when sleep sets cut anything.
+  static func prunedText(_ r: ExploreResult) -> String {
+    r.pruned > 0 ? " (\(r.pruned) pruned as equivalent)" : ""
   }
 
   /// `label` names a variant (`explore --base` passes its base label,
@@ -104,6 +109,7 @@ public enum ExploreOutput {
       ("bound", r.bound.map { .int(Int64($0)) } ?? .null),
       ("exhaustive", .bool(r.exhaustive)),
       ("schedules", .int(Int64(r.schedules))),
+      ("pruned", .int(Int64(r.pruned))),
       ("executions", .int(Int64(r.executions))),
       ("seconds", .double(r.seconds)),
     ]

@@ -37,6 +37,11 @@ public struct ExploreResult: Sendable {
   public var configuration: String
   public var strategy: ExploreStrategy
   public var schedules: Int
+  /// Exhaustive search with sleep sets: subtrees of the full search that
+  /// were not run because each is equivalent to schedules that were (a
+  /// sleeping thread's branch at a decision, or an execution from which
+  /// every runnable thread slept). Each stands for one or more schedules.
+  public var pruned: Int = 0
   public var executions: Int
   public var seconds: Double
   public var exhaustive: Bool
@@ -108,9 +113,12 @@ let MMN_XP_MAX_THREADS_VALUE = 16
 /// controlled scheduler and searches their schedules.
 public enum Explorer {
   /// Explores `configuration` on `variant`.
+  /// `prune: false` runs the full enumeration (every schedule within the
+  /// bound); with sleep sets (the default) equivalent schedules are not
+  /// run, and the first violation found is the same schedule.
   public static func explore(
     _ configuration: ExploreConfiguration, variant: Variant, strategy: ExploreStrategy,
-    shard: ExploreShard? = nil
+    shard: ExploreShard? = nil, prune: Bool = true
   ) -> ExploreResult {
     let start = monotonicSeconds()
     var result = ExploreResult(
@@ -121,17 +129,23 @@ public enum Explorer {
       switch strategy {
       case .exhaustive(let bound):
         var search = BoundedSearch(
-          variant: variant, configuration: configuration, instance: instance, shard: shard)
+          variant: variant, configuration: configuration, instance: instance, shard: shard,
+          prune: prune)
         for b in 0...max(0, bound) {
+          search.pruned = 0
           let (count, found) = search.run(bound: b)
           if let found {
             result.schedules += count
+            result.pruned += search.pruned
             result.executions += search.executions
             result.violation = report(
               found, variant: variant, configuration: configuration, instance: instance)
             break outer
           }
-          if b == bound { result.schedules += count }
+          if b == bound {
+            result.schedules += count
+            result.pruned += search.pruned
+          }
         }
         result.executions += search.executions
       case .pct(let depth, let runs, let seed):
@@ -229,27 +243,44 @@ public enum Explorer {
 /// preemptions. Each execution is one leaf; a new one is the longest
 /// prefix of the last whose next decision has an untried runnable thread
 /// within the bound, that thread, and the no-preemption rule after it.
+///
+/// With `prune`, sleep sets made sound for the bound (the argument is in
+/// explore/sched.c and docs/explore.md): a decision's no-preemption child
+/// is explored first, as it always was; when the search comes back to
+/// preempt the thread c that was running there, c sleeps with the
+/// footprint of the step it took in that first child, and stays asleep
+/// while the steps after are independent of it. A sleeping thread's branch
+/// is never run: every schedule in it is equivalent to one in c's child
+/// with no more preemptions. Only c is ever put to sleep.
 struct BoundedSearch {
   let variant: Variant
   let configuration: ExploreConfiguration
   let instance: ExploreConfiguration.Instance
   let shard: ExploreShard?
+  let prune: Bool
   var executions = 0
+  /// Subtrees not run as equivalent, in the last `run`.
+  var pruned = 0
 
   struct Frame {
     var decision: ExploreDecision
     var tried: UInt32
     var preemptionsBefore: Int
+    /// The footprint of the running thread's own step here, from the
+    /// execution that took the no-preemption child (nil if it could not
+    /// run: then nobody sleeps).
+    var stayStep: ExploreFootprint?
   }
 
   init(
     variant: Variant, configuration: ExploreConfiguration,
-    instance: ExploreConfiguration.Instance, shard: ExploreShard?
+    instance: ExploreConfiguration.Instance, shard: ExploreShard?, prune: Bool = false
   ) {
     self.variant = variant
     self.configuration = configuration
     self.instance = instance
     self.shard = shard
+    self.prune = prune
   }
 
   /// Decisions at which a shard split happens: the first few branching
@@ -259,6 +290,7 @@ struct BoundedSearch {
   mutating func run(bound: Int) -> (schedules: Int, violation: ExploreOutcome?) {
     var stack: [Frame] = []
     var schedule = ExploreSchedule()
+    schedule.prune = prune
     var count = 0
     while true {
       let outcome = ExploreExecution.run(
@@ -268,7 +300,11 @@ struct BoundedSearch {
       var preemptions =
         stack.last.map { $0.preemptionsBefore + ($0.decision.preemption ? 1 : 0) } ?? 0
       for d in outcome.decisions.dropFirst(stack.count) {
-        stack.append(Frame(decision: d, tried: 1 << d.pick, preemptionsBefore: preemptions))
+        let stays = d.current >= 0 && d.pick == UInt32(d.current)
+        stack.append(
+          Frame(
+            decision: d, tried: 1 << d.pick, preemptionsBefore: preemptions,
+            stayStep: stays ? d.step : nil))
         if d.preemption { preemptions += 1 }
       }
       if outcome.diverged || outcome.decisions.count < stack.count {
@@ -282,7 +318,13 @@ struct BoundedSearch {
         return (count, bad)
       }
       let ours = mine(stack)
-      if ours {
+      if let blocked = outcome.sleepBlockedAt {
+        // Every runnable thread slept: whatever this execution did from
+        // there on is equivalent to schedules already explored. Not a
+        // schedule, and nothing below that point is backtracked into.
+        if blocked < stack.count { stack.removeLast(stack.count - blocked) }
+        if ours { pruned += 1 }
+      } else if ours {
         count += 1
         if outcome.violation != nil { return (count, outcome) }
       }
@@ -302,6 +344,12 @@ struct BoundedSearch {
           let preempts =
             cur >= 0 && f.decision.enabled & (1 << UInt32(cur)) != 0 && t != UInt32(cur)
           if f.preemptionsBefore + (preempts ? 1 : 0) <= bound {
+            if f.decision.sleep & (1 << t) != 0 {
+              // asleep here: its branch is equivalent to one explored
+              stack[i].tried |= 1 << t
+              if i < Self.splitDepth ? prunedIsMine(stack, at: i, thread: t) : ours { pruned += 1 }
+              continue
+            }
             next = (i, t)
             break
           }
@@ -322,7 +370,30 @@ struct BoundedSearch {
           f.decision.pick == f.decision.stayPick
             ? nil : .init(decision: UInt32(j), thread: f.decision.pick)
         })
+      schedule.prune = prune
+      if prune {
+        // Each preemption in the prefix puts the thread it preempted to
+        // sleep with the step that thread took in the child explored first.
+        schedule.sleepers = stack.enumerated().compactMap { j, f in
+          guard f.decision.preemption, let step = f.stayStep else { return nil }
+          return ExploreSleeper(
+            decision: UInt32(j), thread: UInt32(f.decision.current), step: step)
+        }
+      }
     }
+  }
+
+  /// A pruned branch above the split depth spans shards: it is counted by
+  /// the one shard its picks so far (and the pruned thread) hash to, so the
+  /// shards' counts add up to the unsharded one.
+  func prunedIsMine(_ stack: [Frame], at index: Int, thread: UInt32) -> Bool {
+    guard let shard, shard.count > 1 else { return true }
+    var h: UInt64 = 1_469_598_103_934_665_603
+    for f in stack.prefix(index) {
+      h = (h ^ UInt64(f.decision.pick)) &* 1_099_511_628_211
+    }
+    h = (h ^ UInt64(thread)) &* 1_099_511_628_211
+    return Int(h % UInt64(shard.count)) == shard.index
   }
 
   /// Whether this leaf is this shard's: by its picks at the first
