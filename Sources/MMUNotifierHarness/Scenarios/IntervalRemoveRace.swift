@@ -20,16 +20,32 @@ public struct IntervalRemoveRace: CoreVariantScenario {
   public init() {}
 
   public func run(variant: Variant, context: ScenarioContext) -> ScenarioResult {
-    let config = ExploreCatalog.all.first { $0.name == "interval-remove-vs-invalidate" }!
+    ExploreSearchRun.result(
+      scenario: id, configuration: "interval-remove-vs-invalidate", variant: variant)
+  }
+}
+
+/// A scenario whose run is one exhaustive explorer search of a built-in
+/// configuration at its default bound: the verdict is what the search
+/// measured, and the log is the counterexample's kernel log.
+enum ExploreSearchRun {
+  static func result(
+    scenario: String, configuration: String, variant: Variant, extra: [Metric] = []
+  ) -> ScenarioResult {
+    let config = ExploreCatalog.all.first { $0.name == configuration }!
     let result = Explorer.explore(
       config, variant: variant, strategy: .exhaustive(bound: config.defaultBound))
     var metrics = ScenarioMetrics()
-    metrics.useAfterFree = result.violation?.invariant == .useAfterFree ? 1 : 0
-    metrics.hung = result.violation?.invariant == .hung
-    metrics.extra = [
-      .int("schedules", result.schedules), .bool("exhaustive", result.exhaustive),
-      .int("preemptions", result.violation?.preemptions ?? 0),
-    ]
+    let violation = result.violation?.invariant
+    metrics.useAfterFree = violation == .useAfterFree ? 1 : 0
+    metrics.hung = violation == .hung
+    metrics.missingEnds = violation == .missingEnd ? 1 : 0
+    metrics.warnings = violation == .warn || violation == .driverState ? 1 : 0
+    metrics.extra =
+      [
+        .int("schedules", result.schedules), .bool("exhaustive", result.exhaustive),
+        .int("preemptions", result.violation?.preemptions ?? 0),
+      ] + extra
     // The counterexample's records, their dmesg stamps taken off again.
     let log = (result.violation?.kernelLog ?? []).enumerated().map { i, record in
       let text = record.split(separator: "\n", omittingEmptySubsequences: false).map { line in
@@ -39,6 +55,6 @@ public struct IntervalRemoveRace: CoreVariantScenario {
         kind: text.contains("KASAN") ? .kasan : .info, pid: 0, cpu: 0, comm: "explore",
         sequence: UInt64(i), time: 0, text: text)
     }
-    return ScenarioResult(scenario: id, target: variant.id, metrics: metrics, log: log)
+    return ScenarioResult(scenario: scenario, target: variant.id, metrics: metrics, log: log)
   }
 }

@@ -117,30 +117,12 @@ public struct IntervalRemoveVsReap: CoreVariantScenario {
   public init() {}
 
   public func run(variant: Variant, context: ScenarioContext) -> ScenarioResult {
-    let config = ExploreCatalog.all.first { $0.name == "interval-remove-vs-reap" }!
-    let result = Explorer.explore(
-      config, variant: variant, strategy: .exhaustive(bound: config.defaultBound))
-    var metrics = ScenarioMetrics()
-    let violation = result.violation?.invariant
-    metrics.useAfterFree = violation == .useAfterFree ? 1 : 0
-    metrics.hung = violation == .hung
-    metrics.missingEnds = violation == .missingEnd ? 1 : 0
-    metrics.warnings = violation == .warn || violation == .driverState ? 1 : 0
-    metrics.extra = [
-      .int("schedules", result.schedules), .bool("exhaustive", result.exhaustive),
-      .int("preemptions", result.violation?.preemptions ?? 0),
-      .bool(
-        "fix_319561669a59_in", variant.base == "mainline" || variant.id == "interval-remove-fix"),
-    ]
-    let log = (result.violation?.kernelLog ?? []).enumerated().map { i, record in
-      let text = record.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-        line.firstRange(of: "] ").map { String(line[$0.upperBound...]) } ?? String(line)
-      }.filter { !$0.hasPrefix("=====") }.joined(separator: "\n")
-      return KernelLogRecord(
-        kind: text.contains("KASAN") ? .kasan : .info, pid: 0, cpu: 0, comm: "explore",
-        sequence: UInt64(i), time: 0, text: text)
-    }
-    return ScenarioResult(scenario: id, target: variant.id, metrics: metrics, log: log)
+    ExploreSearchRun.result(
+      scenario: id, configuration: "interval-remove-vs-reap", variant: variant,
+      extra: [
+        .bool(
+          "fix_319561669a59_in", variant.base == "mainline" || variant.id == "interval-remove-fix")
+      ])
   }
 }
 
