@@ -11,6 +11,8 @@
 #include "../harness/internal.h"
 #include "../kernel/tsan.h"
 
+void mmn_log_printf(struct mm_struct *mm, int kind, const char *fmt, ...);
+
 extern const struct mmn_rcu_flavor_ops mmn_rcu_memb_ops, mmn_rcu_mb_ops,
 	mmn_rcu_qsbr_ops, mmn_rcu_bp_ops;
 
@@ -170,12 +172,94 @@ static void mmn_rcu_offline_after_update(int flavor, bool went_online)
 		mmn_rcu_flavors[flavor]->thread_offline();
 }
 
+/*
+ * The kernel's CONFIG_DEBUG_OBJECTS_RCU_HEAD: an rcu_head handed to
+ * call_srcu while it is still queued is reported ("ODEBUG: activate active")
+ * and not queued again. liburcu's callback queue is a wait-free list linked
+ * through the heads themselves, so a second enqueue of a queued head (a
+ * variant that puts twice) would cut the list, and every later rcu_barrier
+ * of that flavour would wait for a callback its worker can never reach.
+ * Each queued head is kept in a hash set until its callback starts.
+ */
+#define MMN_ODEBUG_BUCKETS 4096
+struct mmn_odebug_obj {
+	struct rcu_head *head;
+	void (*func)(struct rcu_head *);
+	struct mmn_odebug_obj *next;
+};
+static pthread_mutex_t mmn_odebug_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mmn_odebug_obj *mmn_odebug_active[MMN_ODEBUG_BUCKETS];
+
+static struct mmn_odebug_obj **mmn_odebug_bucket(const struct rcu_head *head)
+{
+	return &mmn_odebug_active[((uintptr_t)head >> 4) * 2654435761u %
+				  MMN_ODEBUG_BUCKETS];
+}
+
+/* The callback liburcu runs: deactivate the head, then call the real one. */
+static void mmn_odebug_callback(struct rcu_head *head)
+{
+	struct mmn_odebug_obj **link, *o = NULL;
+
+	pthread_mutex_lock(&mmn_odebug_lock);
+	for (link = mmn_odebug_bucket(head); *link; link = &(*link)->next)
+		if ((*link)->head == head) {
+			o = *link;
+			*link = o->next;
+			break;
+		}
+	pthread_mutex_unlock(&mmn_odebug_lock);
+	if (!o)
+		abort();	/* liburcu ran a head it was never given */
+	o->func(head);
+	free(o);
+}
+
+/* Returns false (and reports) if head is queued already. */
+static bool mmn_odebug_activate(struct rcu_head *head,
+				void (*func)(struct rcu_head *))
+{
+	struct mmn_odebug_obj **bucket = mmn_odebug_bucket(head), *o;
+	void (*queued)(struct rcu_head *) = NULL;
+	Dl_info info;
+
+	pthread_mutex_lock(&mmn_odebug_lock);
+	for (o = *bucket; o; o = o->next)
+		if (o->head == head) {
+			queued = o->func;
+			break;
+		}
+	if (!o) {
+		o = malloc(sizeof(*o));
+		if (!o)
+			abort();
+		o->head = head;
+		o->func = func;
+		o->next = *bucket;
+		*bucket = o;
+	}
+	pthread_mutex_unlock(&mmn_odebug_lock);
+	if (!queued)
+		return true;
+	if (!dladdr((const void *)queued, &info) || !info.dli_sname)
+		info.dli_sname = "?";
+	mmn_log_printf(current->mmn_mm, MMN_LOG_WARN,
+		       "ODEBUG: activate active (active state 1) object: %p object type: rcu_head hint: %s\n"
+		       "WARNING: call_srcu of an rcu_head whose callback has not run yet: not queued again (the second call is dropped, as debug-objects fixes it up)",
+		       (void *)head, info.dli_sname);
+	return false;
+}
+
 void mmn_call_srcu_flavor(int flavor, struct rcu_head *head,
 			  void (*func)(struct rcu_head *))
 {
-	bool online = mmn_rcu_online_for_update(flavor);
+	bool online;
 
-	mmn_rcu_flavors[flavor]->call(head, mmn_tsan_callback(head, func));
+	if (!mmn_odebug_activate(head, func))
+		return;
+	online = mmn_rcu_online_for_update(flavor);
+	mmn_rcu_flavors[flavor]->call(head,
+				      mmn_tsan_callback(head, mmn_odebug_callback));
 	mmn_rcu_offline_after_update(flavor, online);
 }
 

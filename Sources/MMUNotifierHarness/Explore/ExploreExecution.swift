@@ -336,7 +336,11 @@ enum ExploreExecution {
       for (sub, _) in lateSubscriptions.withLock({ $0 }) where sub.isRegistered { sub.unregister() }
       for interval in intervals { interval.remove() }
       for (interval, _) in lateIntervals.withLock({ $0 }) { interval.remove() }
-      mm.barrier()
+      // No srcu_barrier here: every call_srcu of the execution went to the
+      // scheduler's SRCU worker, which ran them before mmn_xp_run returned,
+      // and these unregisters and removes queue none. liburcu's own barrier
+      // would only wait for other work in the process (another test's qsbr
+      // callbacks), and was seen to wait forever behind it.
     }
 
     func collect(status: Int32, recordTrace: Bool) -> ExploreOutcome {
