@@ -17,58 +17,13 @@ extern const struct mmn_rcu_flavor_ops mmn_rcu_memb_ops, mmn_rcu_mb_ops,
 	mmn_rcu_qsbr_ops, mmn_rcu_bp_ops;
 
 #ifdef MMN_TSAN
-char mmn_tsan_grace_period;
-
 /*
- * TSan only: call_rcu hands the callback to liburcu's worker thread
- * through an uninstrumented queue, and the grace period before it is
- * invisible too. Route each callback through a trampoline that acquires
- * what the caller and every earlier reader released. liburcu passes only
- * the rcu_head, so the real function waits in a small list meanwhile.
+ * TSan only: call_rcu hands the callback to liburcu's worker thread through
+ * an uninstrumented queue, and the grace period before it is invisible
+ * too; the caller releases (mmn_call_srcu_flavor) and the callback acquires
+ * (mmn_odebug_callback) what every earlier reader released.
  */
-struct mmn_tsan_pending {
-	struct rcu_head *head;
-	void (*func)(struct rcu_head *);
-	struct mmn_tsan_pending *next;
-};
-static pthread_mutex_t mmn_tsan_pending_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct mmn_tsan_pending *mmn_tsan_pending;
-
-static void mmn_tsan_trampoline(struct rcu_head *head)
-{
-	struct mmn_tsan_pending **link, *p = NULL;
-
-	pthread_mutex_lock(&mmn_tsan_pending_lock);
-	for (link = &mmn_tsan_pending; *link; link = &(*link)->next)
-		if ((*link)->head == head) {
-			p = *link;
-			*link = p->next;
-			break;
-		}
-	pthread_mutex_unlock(&mmn_tsan_pending_lock);
-	mmn_tsan_grace_period_ended();
-	p->func(head);
-	free(p);
-}
-
-static void (*mmn_tsan_callback(struct rcu_head *head,
-				void (*func)(struct rcu_head *)))(struct rcu_head *)
-{
-	struct mmn_tsan_pending *p = malloc(sizeof(*p));
-
-	if (!p)
-		abort();
-	p->head = head;
-	p->func = func;
-	mmn_tsan_reader_done();
-	pthread_mutex_lock(&mmn_tsan_pending_lock);
-	p->next = mmn_tsan_pending;
-	mmn_tsan_pending = p;
-	pthread_mutex_unlock(&mmn_tsan_pending_lock);
-	return mmn_tsan_trampoline;
-}
-#else
-#define mmn_tsan_callback(head, func) (func)
+char mmn_tsan_grace_period;
 #endif
 
 const struct mmn_rcu_flavor_ops *const mmn_rcu_flavors[MMN_FLAVOR_COUNT] = {
@@ -179,7 +134,8 @@ static void mmn_rcu_offline_after_update(int flavor, bool went_online)
  * through the heads themselves, so a second enqueue of a queued head (a
  * variant that puts twice) would cut the list, and every later rcu_barrier
  * of that flavour would wait for a callback its worker can never reach.
- * Each queued head is kept in a hash set until its callback starts.
+ * Each queued head is kept in a hash set, with its callback, until the
+ * callback starts (liburcu hands back only the head).
  */
 #define MMN_ODEBUG_BUCKETS 4096
 struct mmn_odebug_obj {
@@ -211,6 +167,7 @@ static void mmn_odebug_callback(struct rcu_head *head)
 	pthread_mutex_unlock(&mmn_odebug_lock);
 	if (!o)
 		abort();	/* liburcu ran a head it was never given */
+	mmn_tsan_grace_period_ended();
 	o->func(head);
 	free(o);
 }
@@ -257,9 +214,9 @@ void mmn_call_srcu_flavor(int flavor, struct rcu_head *head,
 
 	if (!mmn_odebug_activate(head, func))
 		return;
+	mmn_tsan_reader_done();
 	online = mmn_rcu_online_for_update(flavor);
-	mmn_rcu_flavors[flavor]->call(head,
-				      mmn_tsan_callback(head, mmn_odebug_callback));
+	mmn_rcu_flavors[flavor]->call(head, mmn_odebug_callback);
 	mmn_rcu_offline_after_update(flavor, online);
 }
 
