@@ -240,6 +240,21 @@ void mmn_put(struct mmn_subscription *sub)
  * What the core calls for every interval: a freed interval (the tree or
  * the deferred list still reached it) is reported, never called into.
  */
+/*
+ * A freed (quarantined) interval is reported with the caller's name and
+ * never called: what every interval trampoline asks first.
+ */
+static inline bool mmn_interval_freed(struct mmn_interval_sub *isub,
+				      const char *caller)
+{
+	if (likely(__atomic_load_n(&isub->poison, __ATOMIC_ACQUIRE) !=
+		   MMN_POISON))
+		return false;
+	mmn_kasan_check(isub->owner, &isub->ins, sizeof(isub->ins), false,
+			caller);
+	return true;
+}
+
 static bool mmn_interval_invalidate(struct mmu_interval_notifier *ins,
 				    const struct mmu_notifier_range *range,
 				    unsigned long cur_seq)
@@ -248,12 +263,8 @@ static bool mmn_interval_invalidate(struct mmu_interval_notifier *ins,
 		container_of(ins, struct mmn_interval_sub, ins);
 	bool ret;
 
-	if (unlikely(__atomic_load_n(&isub->poison, __ATOMIC_ACQUIRE) ==
-		     MMN_POISON)) {
-		mmn_kasan_check(isub->owner, ins, sizeof(*ins), false,
-				"mn_itree_invalidate (->invalidate)");
+	if (mmn_interval_freed(isub, "mn_itree_invalidate (->invalidate)"))
 		return true;
-	}
 	if (mmn_xp_active())
 		mmn_xp_point(MMN_XP_CALLBACK, ins, 4, NULL);
 	ret = isub->driver_invalidate(ins, range, cur_seq);
@@ -273,11 +284,8 @@ int mmn_interval_driver_start(struct mmn_interval_sub *isub,
 	struct mmu_interval_notifier *ins = &isub->ins;
 	int ret;
 
-	if (unlikely(__atomic_load_n(&isub->poison, __ATOMIC_ACQUIRE) ==
-		     MMN_POISON)) {
-		mmn_kasan_check(isub->owner, ins, sizeof(*ins), false, caller);
+	if (mmn_interval_freed(isub, caller))
 		return MMN_INTERVAL_START_DONE;
-	}
 	if (mmn_xp_active())
 		mmn_xp_point(MMN_XP_CALLBACK, ins, 4, NULL);
 	ret = isub->two_pass.invalidate_start(ins, range, cur_seq);
@@ -294,11 +302,8 @@ void mmn_interval_driver_finish(struct mmn_interval_sub *isub,
 {
 	struct mmu_interval_notifier *ins = &isub->ins;
 
-	if (unlikely(__atomic_load_n(&isub->poison, __ATOMIC_ACQUIRE) ==
-		     MMN_POISON)) {
-		mmn_kasan_check(isub->owner, ins, sizeof(*ins), false, caller);
+	if (mmn_interval_freed(isub, caller))
 		return;
-	}
 	if (mmn_xp_active())
 		mmn_xp_point(MMN_XP_CALLBACK, ins, 4, "invalidate_finish");
 	isub->two_pass.invalidate_finish(ins);
