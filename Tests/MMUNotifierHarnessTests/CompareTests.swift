@@ -1,3 +1,4 @@
+import CSupport
 import Foundation
 import Testing
 
@@ -44,6 +45,11 @@ private let timedScenarios: [String: Set<String>] = [
   "kvm-memslot-lock": ["lock_cycles", "deadlocked", "hung", "missing_ends", "duplicate_ends"]
 ]
 
+/// Under a sanitizer, whether an address-sorted list could be arranged is
+/// up to ASan's allocator, not the seed (ScenarioTests' deadline sweep
+/// says the same), so that one metric is left out of the comparison there.
+private let allocatorArranged = mmn_sanitized_build() != 0
+
 /// Verdict kinds and every metric that is not a timing, cell by cell.
 private func fingerprint(_ c: Comparison) -> [String] {
   c.rows.flatMap { row in
@@ -51,6 +57,7 @@ private func fingerprint(_ c: Comparison) -> [String] {
       let kept = timedScenarios[row.scenario.id]
       let metrics = r.metrics.all.filter {
         $0.name != "hung_waits" && (kept?.contains($0.name) ?? true)
+          && !(allocatorArranged && $0.name == "traversal_as_designed")
       }
       let verdict = kept == nil ? r.verdict.description : r.verdict.kind.rawValue
       return "\(row.scenario.id)/\(r.target): \(verdict) "
@@ -247,7 +254,10 @@ struct IsolatedCellVerdictTests {
   @Test func theIntervalRaceIsAUseAfterFreeThroughTheChild() throws {
     let scratch = try Scratch()
     let result = try HarnessCLI.run(
-      ["compare", "--scenario", "interval-remove-race", "--variant", "original,interval-remove-fix"],
+      [
+        "compare", "--scenario", "interval-remove-race", "--variant",
+        "original,interval-remove-fix",
+      ],
       in: scratch.url)
     #expect(result.status == 0)
     let row = try #require(
